@@ -1,0 +1,229 @@
+"""The facade: every front end (desktop UI, CLI, self-test) drives Tidings through `Tidings`.
+
+It owns the store and the collaborators (HTTP transport, clock, LLM client), which callers may
+inject so tests can swap them. Methods are synchronous; the UI calls the slow ones from its
+background helper, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from app.errors import NotFound
+from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport
+from app.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Settings with their defaults; the UI's settings dialog edits these.
+DEFAULT_SETTINGS = {
+    "sync_interval_minutes": 30,  # 0: no timed sync
+    "full_text": True,  # default for new feeds
+    "images": True,
+    "mark_read_delay_seconds": 1.0,  # -1: never mark read on open
+    "theme": "system",  # system | light | dark
+    "font_size": 11,
+    "ollama_host": None,  # None: OLLAMA_HOST or http://127.0.0.1:11434
+    "ollama_model": None,  # None: choose from the installed ones
+    "digest_style": "briefing",
+}
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("TIDINGS_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("Tidings", appauthor=False))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_tidings(data_dir: str | Path | None = None, *, transport=None, clock: Clock | None = None,
+                 llm=None) -> "Tidings":
+    return Tidings(Path(data_dir) if data_dir else default_data_dir(), transport=transport, clock=clock, llm=llm)
+
+
+class Tidings:
+    def __init__(self, data_dir: Path, *, transport=None, clock: Clock | None = None, llm=None):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.image_dir = self.data_dir / "images"
+        self.store = Store(self.data_dir / "tidings.sqlite")
+        self.transport = transport
+        self.clock: Clock = clock or utc_now
+        self._llm = llm
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Tidings":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def local_day_bounds(self, day=None) -> tuple[datetime, datetime]:
+        """[start, end) in UTC of a local calendar day (default: today)."""
+        local_now = self.now().astimezone()
+        day = day or local_now.date()
+        start = datetime.combine(day, time.min).astimezone()  # the system's local zone on that day
+        end = datetime.combine(day + timedelta(days=1), time.min).astimezone()
+        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+    # --- settings -------------------------------------------------------------------------------
+
+    def setting(self, key: str, default=None):
+        return self.store.get_setting(key, DEFAULT_SETTINGS.get(key, default) if default is None else default)
+
+    def set_setting(self, key: str, value) -> None:
+        self.store.set_setting(key, value)
+
+    # --- feeds ----------------------------------------------------------------------------------
+
+    def feeds(self) -> list[Feed]:
+        return self.store.feeds()
+
+    def feed(self, feed_id: int) -> Feed:
+        return self.store.feed(feed_id)
+
+    def discover(self, url: str) -> list[tuple[str, str]]:
+        """Feeds a URL offers: itself if it is a feed, else the page's advertised feeds. Network I/O."""
+        from app.sync.discover import discover
+
+        return discover(url, transport=self.transport)
+
+    def add_feed(self, url: str, folder: str | None = None, title: str | None = None) -> Feed:
+        """Subscribe to a feed URL, or to the first feed a site page advertises. Network I/O (discovery)."""
+        url = url.strip()
+        if "://" not in url:
+            url = "https://" + url
+        found = self.discover(url)
+        feed_url, found_title = found[0]
+        return self.subscribe(feed_url, folder=folder, title=title or found_title)
+
+    def subscribe(self, feed_url: str, folder: str | None = None, title: str | None = None) -> Feed:
+        """Subscribe to a known feed URL, no network (e.g. one picked from `discover`)."""
+        feed_id, _ = self.store.add_feed(feed_url, now=self.now(), title=title or "", folder=folder)
+        if not self.setting("full_text") or not self.setting("images"):
+            self.store.update_feed(feed_id, fetch_full_text=int(bool(self.setting("full_text"))),
+                                   fetch_images=int(bool(self.setting("images"))))
+        return self.store.feed(feed_id)
+
+    def rename_feed(self, feed_id: int, title: str | None) -> None:
+        self.store.update_feed(feed_id, user_title=(title or "").strip() or None)
+
+    def move_feed(self, feed_id: int, folder: str | None) -> None:
+        self.store.update_feed(feed_id, folder=(folder or "").strip("/ ") or None)
+
+    def remove_feed(self, feed_id: int) -> None:
+        self.store.delete_feed(feed_id)
+
+    def set_feed_options(self, feed_id: int, fetch_full_text: bool | None = None,
+                         fetch_images: bool | None = None) -> None:
+        fields = {}
+        if fetch_full_text is not None:
+            fields["fetch_full_text"] = int(fetch_full_text)
+        if fetch_images is not None:
+            fields["fetch_images"] = int(fetch_images)
+        self.store.update_feed(feed_id, **fields)
+
+    def folders(self) -> list[str]:
+        names = set()
+        for f in self.feeds():
+            if f.folder:
+                parts = f.folder.split("/")
+                for i in range(1, len(parts) + 1):
+                    names.add("/".join(parts[:i]))
+        return sorted(names, key=str.lower)
+
+    def import_opml(self, source: str | Path | bytes) -> int:
+        """Subscribe to every feed in an OPML file; return how many were new."""
+        from app.opml import parse_opml
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        added = 0
+        for entry in parse_opml(data):
+            _, created = self.store.add_feed(entry.url, now=self.now(), title=entry.title,
+                                             folder=entry.folder, site_url=entry.site_url)
+            added += created
+        return added
+
+    def export_opml(self) -> str:
+        from app.opml import build_opml
+
+        return build_opml(self.feeds())
+
+    # --- articles -------------------------------------------------------------------------------
+
+    def today_query(self, **kw) -> ArticleQuery:
+        return ArticleQuery(since=self.local_day_bounds()[0], **kw)
+
+    def article_ids(self, query: ArticleQuery | None = None) -> list[int]:
+        return self.store.article_ids(query or ArticleQuery())
+
+    def article_rows(self, ids: Sequence[int]) -> list[ArticleRow]:
+        return self.store.article_rows(ids)
+
+    def articles(self, query: ArticleQuery | None = None) -> list[Article]:
+        return self.store.articles_by_id(self.article_ids(query))
+
+    def article(self, article_id: int) -> Article:
+        return self.store.article(article_id)
+
+    def image_path(self, relative: str) -> Path:
+        """Absolute path of a cached image; refuses anything outside the image cache."""
+        path = (self.image_dir / relative).resolve()
+        if not path.is_relative_to(self.image_dir.resolve()):
+            raise NotFound(f"{relative} is not in the image cache.")
+        return path
+
+    def search(self, text: str, limit: int = 500) -> list[int]:
+        return self.store.search(text, limit=limit)
+
+    def update_search(self) -> int:
+        return self.store.update_search()
+
+    def mark_read(self, ids: Sequence[int], read: bool = True) -> int:
+        return self.store.mark_read(ids, read)
+
+    def mark_feed_read(self, feed_id: int) -> int:
+        self.store.feed(feed_id)  # NotFound for a wrong id
+        return self.store.mark_query_read(ArticleQuery(feed_id=feed_id))
+
+    def mark_all_read(self, query: ArticleQuery | None = None) -> int:
+        return self.store.mark_query_read(query or ArticleQuery())
+
+    def set_starred(self, article_id: int, starred: bool = True) -> None:
+        self.store.set_starred(article_id, starred)
+
+    def counts(self) -> dict:
+        """Unread per feed, and the smart views' counts: {"feeds": {id: n}, "unread", "today", "starred"}."""
+        return self.store.counts(self.local_day_bounds()[0])
+
+    # --- sync -----------------------------------------------------------------------------------
+
+    def sync(self, feed_ids: Sequence[int] | None = None, *,
+             on_progress: Callable[[FeedResult, int, int], None] | None = None,
+             cancel: threading.Event | None = None) -> SyncReport:
+        """Fetch, parse and store every due feed (or just `feed_ids`), then the offline extras
+        (full text, images). Per-feed failures are recorded on the feed, never raised."""
+        from app.sync import Syncer
+
+        syncer = Syncer(self.store, transport=self.transport, clock=self.clock, image_dir=self.image_dir)
+        return syncer.run(feed_ids, on_progress=on_progress, cancel=cancel)

@@ -1,0 +1,109 @@
+"""Errors a person can act on, as types with a plain-words message and a hint.
+
+    TidingsError                 something the person can act on; `str(e)` says what, `e.hint` what to do
+    ├── StoreError
+    │   ├── StoreLocked          another Tidings has this store open
+    │   ├── DiskFull             the disk holding the store is full
+    │   └── StoreCorrupt         the file is not a Tidings store, or is damaged
+    ├── FeedError                one feed failed; stored on the feed, sync goes on
+    │   ├── FeedGone             404 / 410
+    │   ├── FetchFailed          DNS, TLS, refused, timeout, redirect loop, HTTP 5xx
+    │   ├── RateLimited          429 / 503 with Retry-After
+    │   ├── TooLarge             response over the size cap (or a decompression bomb)
+    │   └── NotAFeed             the bytes are not a feed we can read (incl. malformed XML)
+    ├── NoFeedFound              "add" found no feed at a site URL
+    ├── NotFound                 no such feed / article / digest id
+    └── LLMError
+        ├── OllamaUnavailable    nothing answers at the Ollama host
+        ├── ModelMissing         the chosen model is not pulled
+        └── GenerationFailed     an error mid-stream (what was written is kept)
+
+Anything else that escapes is a bug: logged with context, shown as "something went wrong".
+"""
+
+from __future__ import annotations
+
+
+class TidingsError(Exception):
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else self.__class__.__name__
+
+    def explain(self) -> str:
+        """Message and hint, for a person."""
+        return f"{self}\n{self.hint}" if self.hint else str(self)
+
+
+class StoreError(TidingsError):
+    pass
+
+
+class StoreLocked(StoreError):
+    hint = "Another Tidings window is using this library. Close it, or switch to that window."
+
+
+class DiskFull(StoreError):
+    hint = "Free some disk space, then try again. Nothing already saved was lost."
+
+
+class StoreCorrupt(StoreError):
+    hint = "Restore the library file from a backup, or start a new one with --data-dir."
+
+
+class FeedError(TidingsError):
+    pass
+
+
+class FeedGone(FeedError):
+    hint = "The site removed this feed. Find its new address on the site, or unsubscribe."
+
+
+class FetchFailed(FeedError):
+    hint = "Check the address and your connection; Tidings will try again at the next sync."
+
+
+class RateLimited(FeedError):
+    hint = "The site asked us to slow down; Tidings will wait before trying again."
+
+
+class TooLarge(FeedError):
+    hint = "The response is larger than a feed should be; the address may not be a feed."
+
+
+class NotAFeed(FeedError):
+    hint = "The address does not serve a feed Tidings can read. Try the site's home page to find its feed."
+
+
+class NoFeedFound(TidingsError):
+    hint = "Look for an RSS or Atom link on the site and add that address instead."
+
+
+class NotFound(TidingsError):
+    pass
+
+
+class LLMError(TidingsError):
+    pass
+
+
+class OllamaUnavailable(LLMError):
+    hint = "Install Ollama from ollama.com and start it with `ollama serve`, then try again."
+
+
+class ModelMissing(LLMError):
+    def __init__(self, model: str):
+        super().__init__(
+            f"The model “{model}” is not installed in Ollama.",
+            f"Install it with `ollama pull {model}` (or let Tidings pull it), then try again.",
+        )
+        self.model = model
+
+
+class GenerationFailed(LLMError):
+    hint = "What the model wrote so far is kept. Try again, or pick another model in Settings."

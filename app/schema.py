@@ -1,0 +1,188 @@
+"""The whole schema, in one place, as numbered migrations on `PRAGMA user_version`.
+
+Each migration runs in its own transaction, followed by a foreign-key check. Never edit a
+migration that has shipped: add the next number instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE feeds (
+        id              INTEGER PRIMARY KEY,
+        url             TEXT NOT NULL UNIQUE,
+        title           TEXT NOT NULL DEFAULT '',   -- as the feed names itself
+        user_title      TEXT,                        -- as the person renamed it
+        site_url        TEXT,
+        folder          TEXT,                        -- nested folders joined with '/'
+        etag            TEXT,
+        last_modified   TEXT,
+        last_success    TEXT,
+        last_attempt    TEXT,
+        last_error      TEXT,
+        error_count     INTEGER NOT NULL DEFAULT 0,
+        next_attempt    TEXT,                        -- back-off and Retry-After
+        fetch_full_text INTEGER NOT NULL DEFAULT 1,
+        fetch_images    INTEGER NOT NULL DEFAULT 1,
+        added           TEXT NOT NULL
+    );
+
+    CREATE TABLE articles (
+        id            INTEGER PRIMARY KEY,
+        feed_id       INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid          TEXT NOT NULL,
+        url           TEXT,
+        title         TEXT NOT NULL DEFAULT '',
+        authors       TEXT NOT NULL DEFAULT '',
+        published     TEXT,
+        updated       TEXT,
+        first_seen    TEXT NOT NULL,
+        sort_date     TEXT NOT NULL,                  -- published, else first_seen (ISO, UTC)
+        summary       TEXT NOT NULL DEFAULT '',
+        content_html  TEXT NOT NULL DEFAULT '',
+        text          TEXT NOT NULL DEFAULT '',       -- plain text: extracted full text, else of content
+        extracted_html TEXT,                          -- the article page's main text as HTML, when fetched
+        content_hash  TEXT NOT NULL,                  -- to notice changed content
+        read          INTEGER NOT NULL DEFAULT 0,
+        starred       INTEGER NOT NULL DEFAULT 0,
+        -- offline work still to do: 1 = pending, 0 = done or not wanted
+        needs_fulltext INTEGER NOT NULL DEFAULT 0,
+        needs_images   INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_id, guid)
+    );
+    CREATE INDEX articles_by_feed ON articles (feed_id, sort_date DESC, id);
+    CREATE INDEX articles_unread_by_feed ON articles (feed_id, read);
+    CREATE INDEX articles_by_date ON articles (sort_date DESC, id);
+    CREATE INDEX articles_by_first_seen ON articles (first_seen);
+    CREATE INDEX articles_starred ON articles (starred) WHERE starred;
+    CREATE INDEX articles_pending_fulltext ON articles (feed_id) WHERE needs_fulltext;
+    CREATE INDEX articles_pending_images ON articles (feed_id) WHERE needs_images;
+
+    CREATE TABLE enclosures (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        url        TEXT NOT NULL,
+        type       TEXT,
+        length     INTEGER,
+        PRIMARY KEY (article_id, url)
+    );
+
+    -- The image cache: one row per remote image; `path` is relative to the cache dir.
+    CREATE TABLE images (
+        url     TEXT PRIMARY KEY,
+        path    TEXT,
+        type    TEXT,
+        size    INTEGER,
+        error   TEXT,
+        fetched TEXT NOT NULL
+    );
+    CREATE TABLE article_images (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        url        TEXT NOT NULL,
+        PRIMARY KEY (article_id, url)
+    );
+
+    -- Full-text search, external content over articles. Kept up to date from `search_queue`
+    -- in batches (Store.update_search): per-row FTS maintenance inside sync made writes ~20x slower.
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, authors, text,
+        content = 'articles', content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 1'
+    );
+    -- Articles whose indexed values are stale. `old_*` hold what the index holds now (NULL: not indexed).
+    CREATE TABLE search_queue (
+        article_id  INTEGER PRIMARY KEY,
+        old_title   TEXT,
+        old_authors TEXT,
+        old_text    TEXT
+    );
+    CREATE TRIGGER articles_search_insert AFTER INSERT ON articles BEGIN
+        INSERT OR IGNORE INTO search_queue (article_id) VALUES (new.id);
+    END;
+    CREATE TRIGGER articles_search_update AFTER UPDATE OF title, authors, text ON articles BEGIN
+        INSERT OR IGNORE INTO search_queue (article_id, old_title, old_authors, old_text)
+            SELECT old.id, old.title, old.authors, old.text
+            WHERE NOT EXISTS (SELECT 1 FROM search_queue WHERE article_id = old.id);
+    END;
+    CREATE TRIGGER articles_search_delete AFTER DELETE ON articles BEGIN
+        -- indexed already: remove from the index now; queued with no index entry: just dequeue
+        INSERT INTO articles_fts (articles_fts, rowid, title, authors, text)
+            SELECT 'delete', old.id,
+                   coalesce(q.old_title, old.title), coalesce(q.old_authors, old.authors),
+                   coalesce(q.old_text, old.text)
+            FROM (SELECT 1) LEFT JOIN search_queue q ON q.article_id = old.id
+            WHERE q.article_id IS NULL OR q.old_title IS NOT NULL;
+        DELETE FROM search_queue WHERE article_id = old.id;
+    END;
+
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL          -- JSON
+    );
+
+    -- Small content-addressed cache (e.g. per-story summaries keyed by model+prompt+content).
+    CREATE TABLE cache (
+        key     TEXT PRIMARY KEY,
+        value   TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+
+    CREATE TABLE digests (
+        id        INTEGER PRIMARY KEY,
+        date      TEXT NOT NULL,         -- the local day it covers, YYYY-MM-DD
+        created   TEXT NOT NULL,
+        style     TEXT NOT NULL,
+        model     TEXT,
+        extractive INTEGER NOT NULL,
+        body      TEXT NOT NULL          -- the Digest as JSON
+    );
+    CREATE TABLE digest_sources (
+        digest_id  INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (digest_id, article_id)
+    );
+    """,
+}
+
+LATEST = max(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring `db` to the latest version; each step is one transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > LATEST:
+        from app.errors import StoreCorrupt
+
+        raise StoreCorrupt(
+            f"This library was written by a newer Tidings (schema {version}, this one knows {LATEST}).",
+            "Update Tidings to open it.",
+        )
+    for number in range(version + 1, LATEST + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number]):
+                db.execute(statement)
+            problems = db.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"migration {number} broke foreign keys: {problems[:5]}")
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

@@ -1,0 +1,682 @@
+"""The local SQLite store: one file, WAL, one connection per thread, short write transactions.
+
+Nothing here does network I/O, and no transaction is held open across it: callers fetch,
+then hand finished results to one short `with self._write():` block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from app import schema
+from app.errors import DiskFull, NotFound, StoreCorrupt, StoreError, StoreLocked
+from app.html import html_to_text, image_urls
+from app.models import (
+    Article,
+    ArticleQuery,
+    ArticleRow,
+    Digest,
+    DigestItem,
+    Enclosure,
+    Feed,
+    ParsedFeed,
+)
+
+# A feed entry whose own text is shorter than this is a teaser: fetch the page for offline reading.
+TEASER_CHARS = 600
+BATCH = 500  # ids per IN (...) query
+
+
+def to_db(d: datetime | None) -> str | None:
+    """Datetimes are stored as fixed-width UTC ISO strings, so they sort as text."""
+    if d is None:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(s: str | None) -> datetime | None:
+    if not s:
+        return None
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class SaveResult:
+    new: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        db = self._db
+        try:
+            # WAL once, at creation; it persists in the file.
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            schema.migrate(db)
+        except sqlite3.DatabaseError as e:
+            raise _translate(e) from e
+
+    # --- connections and transactions --------------------------------------------------------
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            except sqlite3.DatabaseError as e:
+                raise _translate(e) from e
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
+            db.execute("PRAGMA busy_timeout = 10000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as e:
+            raise _translate(e) from e
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException as e:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.DatabaseError):
+                raise _translate(e) from e
+            raise
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise _translate(e) from e
+
+    # --- feeds ---------------------------------------------------------------------------------
+
+    _FEED_SQL = """
+        SELECT f.*, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0) AS unread
+        FROM feeds f
+    """
+
+    def add_feed(self, url: str, *, now: datetime, title: str = "", folder: str | None = None,
+                 site_url: str | None = None) -> tuple[int, bool]:
+        """Add a feed; return (id, created). An existing URL keeps its feed (and gets the folder if it had none)."""
+        with self._write() as db:
+            row = db.execute("SELECT id, folder FROM feeds WHERE url = ?", (url,)).fetchone()
+            if row:
+                if folder and not row["folder"]:
+                    db.execute("UPDATE feeds SET folder = ? WHERE id = ?", (folder, row["id"]))
+                return row["id"], False
+            cur = db.execute(
+                "INSERT INTO feeds (url, title, folder, site_url, added) VALUES (?, ?, ?, ?, ?)",
+                (url, title or "", folder or None, site_url, to_db(now)),
+            )
+            return cur.lastrowid, True
+
+    def feeds(self) -> list[Feed]:
+        rows = self._read(self._FEED_SQL + " ORDER BY coalesce(f.folder, ''), lower(coalesce(f.user_title, nullif(f.title, ''), f.url))")
+        return [_feed(r) for r in rows]
+
+    def feed(self, feed_id: int) -> Feed:
+        rows = self._read(self._FEED_SQL + " WHERE f.id = ?", (feed_id,))
+        if not rows:
+            raise NotFound(f"There is no feed {feed_id}.")
+        return _feed(rows[0])
+
+    def update_feed(self, feed_id: int, **fields) -> None:
+        allowed = {"user_title", "folder", "fetch_full_text", "fetch_images", "url"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {bad}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._write() as db:
+            cur = db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", (*fields.values(), feed_id))
+            if cur.rowcount == 0:
+                raise NotFound(f"There is no feed {feed_id}.")
+
+    def delete_feed(self, feed_id: int) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount == 0:
+                raise NotFound(f"There is no feed {feed_id}.")
+
+    def feeds_to_sync(self, feed_ids: Iterable[int] | None, now: datetime) -> list[Feed]:
+        """Feeds asked for by id (always), or every feed not waiting out a back-off."""
+        feeds = self.feeds()
+        if feed_ids is not None:
+            wanted = set(feed_ids)
+            return [f for f in feeds if f.id in wanted]
+        return [f for f in feeds if f.next_attempt is None or f.next_attempt <= now]
+
+    # --- fetch outcomes (called by sync, one short transaction each) --------------------------
+
+    def record_fetch_ok(self, feed_id: int, *, now: datetime, etag: str | None, last_modified: str | None,
+                        new_url: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                """UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_attempt = ?,
+                       last_error = NULL, error_count = 0, next_attempt = NULL WHERE id = ?""",
+                (etag, last_modified, to_db(now), to_db(now), feed_id),
+            )
+            if new_url:
+                # A permanent redirect: remember the new address, unless another feed already has it.
+                db.execute(
+                    "UPDATE feeds SET url = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
+                    (new_url, feed_id, new_url),
+                )
+
+    def record_not_modified(self, feed_id: int, *, now: datetime) -> None:
+        with self._write() as db:
+            db.execute(
+                """UPDATE feeds SET last_success = ?, last_attempt = ?, last_error = NULL, error_count = 0,
+                       next_attempt = NULL WHERE id = ?""",
+                (to_db(now), to_db(now), feed_id),
+            )
+
+    def record_fetch_error(self, feed_id: int, message: str, *, now: datetime,
+                           retry_at: datetime | None = None) -> None:
+        """Store the error on the feed and back off: 15 min, doubling per failure, at most a day."""
+        with self._write() as db:
+            row = db.execute("SELECT error_count FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+            if row is None:
+                return
+            count = row["error_count"] + 1
+            backoff = now + timedelta(minutes=min(15 * 2 ** (count - 1), 24 * 60))
+            next_attempt = max(retry_at, backoff) if retry_at else backoff
+            db.execute(
+                """UPDATE feeds SET last_error = ?, error_count = ?, last_attempt = ?, next_attempt = ?
+                   WHERE id = ?""",
+                (message, count, to_db(now), to_db(next_attempt), feed_id),
+            )
+
+    # --- saving entries ------------------------------------------------------------------------
+
+    def save_entries(self, feed_id: int, parsed: ParsedFeed, *, now: datetime) -> SaveResult:
+        """Insert new entries and update changed ones, in one transaction. Read/starred state is never touched."""
+        result = SaveResult()
+        with self._write() as db:
+            feed = db.execute(
+                "SELECT title, site_url, fetch_full_text, fetch_images FROM feeds WHERE id = ?", (feed_id,)
+            ).fetchone()
+            if feed is None:
+                return result  # unsubscribed while we were fetching
+            if parsed.title and parsed.title != feed["title"] or (parsed.site_url and parsed.site_url != feed["site_url"]):
+                db.execute(
+                    "UPDATE feeds SET title = ?, site_url = coalesce(?, site_url) WHERE id = ?",
+                    (parsed.title or feed["title"], parsed.site_url, feed_id),
+                )
+            existing: dict[str, tuple[int, str]] = {}
+            guids = [e.guid for e in parsed.entries]
+            for chunk in _chunks(guids, BATCH):
+                for r in db.execute(
+                    f"SELECT id, guid, content_hash FROM articles WHERE feed_id = ? AND guid IN ({_qs(chunk)})",
+                    (feed_id, *chunk),
+                ):
+                    existing[r["guid"]] = (r["id"], r["content_hash"])
+            seen: set[str] = set()
+            stamp = to_db(now)
+            for e in parsed.entries:
+                if e.guid in seen:  # the same guid twice in one feed: first one wins
+                    continue
+                seen.add(e.guid)
+                digest = _content_hash(e.title, e.url, e.authors, e.summary, e.content_html, e.published, e.updated)
+                body = e.content_html or e.summary
+                text = html_to_text(body)
+                teaser = len(text) < TEASER_CHARS and bool(e.url)
+                needs_fulltext = int(bool(feed["fetch_full_text"]) and teaser)
+                needs_images = int(bool(feed["fetch_images"]) and "<img" in body.lower())
+                published = to_db(e.published)
+                if e.guid not in existing:
+                    cur = db.execute(
+                        """INSERT INTO articles (feed_id, guid, url, title, authors, published, updated,
+                               first_seen, sort_date, summary, content_html, text, content_hash,
+                               needs_fulltext, needs_images)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (feed_id, e.guid, e.url, e.title, e.authors, published, to_db(e.updated), stamp,
+                         published or stamp, e.summary, e.content_html, text, digest,
+                         needs_fulltext, needs_images),
+                    )
+                    article_id = cur.lastrowid
+                    result.new.append(article_id)
+                else:
+                    article_id, old_hash = existing[e.guid]
+                    if old_hash == digest:
+                        continue
+                    # Changed content updates in place. Keep extracted text unless we will fetch it again.
+                    db.execute(
+                        """UPDATE articles SET url = ?, title = ?, authors = ?, published = ?, updated = ?,
+                               sort_date = coalesce(?, first_seen), summary = ?, content_html = ?,
+                               text = CASE WHEN extracted_html IS NOT NULL AND ? = 0 THEN text ELSE ? END,
+                               content_hash = ?, needs_fulltext = ?, needs_images = ?
+                           WHERE id = ?""",
+                        (e.url, e.title, e.authors, published, to_db(e.updated), published, e.summary,
+                         e.content_html, needs_fulltext, text, digest, needs_fulltext, needs_images, article_id),
+                    )
+                    result.updated.append(article_id)
+                if e.enclosures:
+                    db.executemany(
+                        "INSERT OR IGNORE INTO enclosures (article_id, url, type, length) VALUES (?, ?, ?, ?)",
+                        [(article_id, x.url, x.type, x.length) for x in e.enclosures],
+                    )
+        return result
+
+    # --- offline work: full text and images ------------------------------------------------------
+
+    def pending_fulltext(self, feed_ids: Iterable[int] | None = None, limit: int = 1000) -> list[tuple[int, str]]:
+        sql = "SELECT id, url FROM articles WHERE needs_fulltext"
+        params: list = []
+        if feed_ids is not None:
+            ids = list(feed_ids)
+            sql += f" AND feed_id IN ({_qs(ids)})"
+            params += ids
+        return [(r["id"], r["url"]) for r in self._read(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))]
+
+    def set_fulltext(self, article_id: int, text: str | None, html: str | None) -> None:
+        """Store a page's extracted text (None: extraction failed; we keep the feed's text)."""
+        with self._write() as db:
+            if text:
+                db.execute(
+                    """UPDATE articles SET text = ?, extracted_html = ?, needs_fulltext = 0,
+                           needs_images = CASE WHEN ? LIKE '%<img%' THEN
+                               (SELECT fetch_images FROM feeds WHERE feeds.id = articles.feed_id)
+                               ELSE needs_images END
+                       WHERE id = ?""",
+                    (text, html, html or "", article_id),
+                )
+            else:
+                db.execute("UPDATE articles SET needs_fulltext = 0 WHERE id = ?", (article_id,))
+
+    def pending_images(self, feed_ids: Iterable[int] | None = None, limit: int = 1000) -> list[tuple[int, list[str]]]:
+        """(article id, image URLs it shows) for articles whose images are not cached yet."""
+        sql = "SELECT id, content_html, summary, extracted_html FROM articles WHERE needs_images"
+        params: list = []
+        if feed_ids is not None:
+            ids = list(feed_ids)
+            sql += f" AND feed_id IN ({_qs(ids)})"
+            params += ids
+        out = []
+        for r in self._read(sql + " ORDER BY id DESC LIMIT ?", (*params, limit)):
+            urls = image_urls((r["extracted_html"] or "") + (r["content_html"] or r["summary"] or ""))
+            out.append((r["id"], list(dict.fromkeys(urls))))
+        return out
+
+    def cached_images(self, urls: Sequence[str]) -> dict[str, str | None]:
+        """Which of `urls` the cache knows: url -> relative path (None: it failed before)."""
+        out: dict[str, str | None] = {}
+        for chunk in _chunks(list(urls), BATCH):
+            for r in self._read(f"SELECT url, path FROM images WHERE url IN ({_qs(chunk)})", chunk):
+                out[r["url"]] = r["path"]
+        return out
+
+    def record_images(self, article_id: int, images: dict[str, tuple[str | None, str | None, int | None, str | None]],
+                      *, now: datetime) -> None:
+        """images: url -> (relative path or None, content type, size, error). Marks the article done."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO images (url, path, type, size, error, fetched) VALUES (?, ?, ?, ?, ?, ?)",
+                [(u, p, t, s, err, to_db(now)) for u, (p, t, s, err) in images.items()],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO article_images (article_id, url) VALUES (?, ?)",
+                [(article_id, u) for u in images],
+            )
+            db.execute("UPDATE articles SET needs_images = 0 WHERE id = ?", (article_id,))
+
+    def link_cached_images(self, article_id: int, urls: Sequence[str]) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO article_images (article_id, url) VALUES (?, ?)", [(article_id, u) for u in urls]
+            )
+            db.execute("UPDATE articles SET needs_images = 0 WHERE id = ?", (article_id,))
+
+    # --- reading articles ---------------------------------------------------------------------------
+
+    def article(self, article_id: int) -> Article:
+        rows = self._read(_ARTICLE_SQL + " WHERE a.id = ?", (article_id,))
+        if not rows:
+            raise NotFound(f"There is no article {article_id}.")
+        return self._with_extras([_article(rows[0])])[0]
+
+    def articles_by_id(self, ids: Sequence[int]) -> list[Article]:
+        found: dict[int, Article] = {}
+        for chunk in _chunks(list(ids), BATCH):
+            for r in self._read(_ARTICLE_SQL + f" WHERE a.id IN ({_qs(chunk)})", chunk):
+                found[r["id"]] = _article(r)
+        return self._with_extras([found[i] for i in ids if i in found])
+
+    def _with_extras(self, articles: list[Article]) -> list[Article]:
+        """Attach enclosures and cached image paths (two queries for the whole batch)."""
+        if not articles:
+            return articles
+        ids = [a.id for a in articles]
+        encl: dict[int, list[Enclosure]] = {}
+        imgs: dict[int, dict[str, str]] = {}
+        for chunk in _chunks(ids, BATCH):
+            for r in self._read(f"SELECT * FROM enclosures WHERE article_id IN ({_qs(chunk)})", chunk):
+                encl.setdefault(r["article_id"], []).append(Enclosure(r["url"], r["type"], r["length"]))
+            for r in self._read(
+                f"""SELECT ai.article_id, i.url, i.path FROM article_images ai JOIN images i ON i.url = ai.url
+                    WHERE i.path IS NOT NULL AND ai.article_id IN ({_qs(chunk)})""",
+                chunk,
+            ):
+                imgs.setdefault(r["article_id"], {})[r["url"]] = r["path"]
+        from dataclasses import replace
+
+        return [replace(a, enclosures=tuple(encl.get(a.id, ())), images=imgs.get(a.id, {})) for a in articles]
+
+    def article_ids(self, q: ArticleQuery) -> list[int]:
+        where, params = _where(q)
+        sql = f"SELECT a.id FROM articles a {where} ORDER BY a.sort_date {'DESC' if q.newest_first else 'ASC'}, a.id {'DESC' if q.newest_first else 'ASC'}"
+        if q.limit:
+            sql += f" LIMIT {int(q.limit)}"
+        return [r[0] for r in self._db.execute(sql, params)]
+
+    def article_rows(self, ids: Sequence[int]) -> list[ArticleRow]:
+        """List-view rows for `ids`, in the order given (missing ids are skipped)."""
+        found: dict[int, ArticleRow] = {}
+        for chunk in _chunks(list(ids), BATCH):
+            for r in self._read(
+                f"""SELECT a.id, a.feed_id, coalesce(f.user_title, nullif(f.title, ''), f.url) AS feed_title,
+                           a.title, a.sort_date, a.read, a.starred
+                    FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id IN ({_qs(chunk)})""",
+                chunk,
+            ):
+                found[r["id"]] = ArticleRow(r["id"], r["feed_id"], r["feed_title"], r["title"],
+                                            from_db(r["sort_date"]), bool(r["read"]), bool(r["starred"]))
+        return [found[i] for i in ids if i in found]
+
+    def articles_between(self, start: datetime, end: datetime, folders: Sequence[str] | None = None) -> list[Article]:
+        """Articles first seen or published in [start, end), oldest first."""
+        sql = (_ARTICLE_SQL + " WHERE ((a.first_seen >= ? AND a.first_seen < ?) OR (a.published >= ? AND a.published < ?))")
+        params: list = [to_db(start), to_db(end), to_db(start), to_db(end)]
+        if folders:
+            sql += " AND (" + " OR ".join("f.folder = ? OR f.folder LIKE ?" for _ in folders) + ")"
+            for name in folders:
+                params += [name, name + "/%"]
+        rows = self._read(sql + " ORDER BY a.sort_date, a.id", params)
+        return self._with_extras([_article(r) for r in rows])
+
+    def counts(self, today_start: datetime) -> dict:
+        r = self._read(
+            """SELECT
+                 (SELECT count(*) FROM articles WHERE read = 0) AS unread,
+                 (SELECT count(*) FROM articles WHERE starred) AS starred,
+                 (SELECT count(*) FROM articles WHERE read = 0 AND (sort_date >= ?1 OR first_seen >= ?1)) AS today""",
+            (to_db(today_start),),
+        )[0]
+        per_feed = {row[0]: row[1] for row in self._read(
+            "SELECT feed_id, count(*) FROM articles WHERE read = 0 GROUP BY feed_id")}
+        return {"unread": r["unread"], "starred": r["starred"], "today": r["today"], "feeds": per_feed}
+
+    # --- read / starred -------------------------------------------------------------------------------
+
+    def mark_read(self, ids: Sequence[int], read: bool = True) -> int:
+        n = 0
+        with self._write() as db:
+            for chunk in _chunks(list(ids), BATCH):
+                n += db.execute(f"UPDATE articles SET read = ? WHERE read != ? AND id IN ({_qs(chunk)})",
+                                (int(read), int(read), *chunk)).rowcount
+        return n
+
+    def mark_query_read(self, q: ArticleQuery) -> int:
+        where, params = _where(q)
+        with self._write() as db:
+            sub = f"SELECT a.id FROM articles a {where}"
+            return db.execute(f"UPDATE articles SET read = 1 WHERE read = 0 AND id IN ({sub})", params).rowcount
+
+    def set_starred(self, article_id: int, starred: bool) -> None:
+        with self._write() as db:
+            if db.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id)).rowcount == 0:
+                raise NotFound(f"There is no article {article_id}.")
+
+    # --- search ---------------------------------------------------------------------------------------
+
+    def update_search(self, batch: int = 2000) -> int:
+        """Bring the full-text index up to date with the articles; return how many rows were indexed.
+        Runs in batches of short transactions, so it can be interrupted and resumed."""
+        done = 0
+        while True:
+            with self._write() as db:
+                queue = db.execute(
+                    "SELECT article_id, old_title, old_authors, old_text FROM search_queue LIMIT ?", (batch,)
+                ).fetchall()
+                if not queue:
+                    return done
+                stale = [(q["article_id"], q["old_title"], q["old_authors"], q["old_text"]) for q in queue
+                         if q["old_title"] is not None]
+                if stale:
+                    db.executemany(
+                        "INSERT INTO articles_fts (articles_fts, rowid, title, authors, text) VALUES ('delete', ?, ?, ?, ?)",
+                        stale,
+                    )
+                ids = [q["article_id"] for q in queue]
+                db.execute(
+                    f"""INSERT INTO articles_fts (rowid, title, authors, text)
+                        SELECT id, title, authors, text FROM articles WHERE id IN ({_qs(ids)})""",
+                    ids,
+                )
+                db.execute(f"DELETE FROM search_queue WHERE article_id IN ({_qs(ids)})", ids)
+                done += len(ids)
+
+    def search_backlog(self) -> int:
+        return self._read("SELECT count(*) FROM search_queue")[0][0]
+
+    def search(self, text: str, limit: int = 500) -> list[int]:
+        """Article ids matching `text` (every word, prefix match on the last), best first."""
+        match = fts_query(text)
+        if not match:
+            return []
+        self.update_search()
+        rows = self._read(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 5.0, 2.0, 1.0) LIMIT ?",
+            (match, limit),
+        )
+        return [r[0] for r in rows]
+
+    # --- settings, cache ------------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default=None):
+        rows = self._read("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def set_setting(self, key: str, value) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def cache_get(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM cache WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def cache_put(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO cache (key, value, created) VALUES (?, ?, ?)",
+                       (key, value, to_db(datetime.now(timezone.utc))))
+
+    # --- digests ------------------------------------------------------------------------------------
+
+    def save_digest(self, d: Digest) -> int:
+        created = d.created or datetime.now(timezone.utc)
+        body = json.dumps(d.to_json())
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO digests (date, created, style, model, extractive, body) VALUES (?, ?, ?, ?, ?, ?)",
+                (d.date, to_db(created), d.style, d.model, int(d.extractive), body),
+            )
+            ids = sorted({i for item in d.items for i in item.article_ids})
+            db.executemany(
+                "INSERT OR IGNORE INTO digest_sources (digest_id, article_id) SELECT ?, id FROM articles WHERE id = ?",
+                [(cur.lastrowid, i) for i in ids],
+            )
+            return cur.lastrowid
+
+    def list_digests(self) -> list[Digest]:
+        return [_digest(r) for r in self._read("SELECT * FROM digests ORDER BY date DESC, created DESC")]
+
+    def get_digest(self, digest_id: int) -> Digest:
+        rows = self._read("SELECT * FROM digests WHERE id = ?", (digest_id,))
+        if not rows:
+            raise NotFound(f"There is no digest {digest_id}.")
+        return _digest(rows[0])
+
+    def last_digest(self) -> Digest | None:
+        rows = self._read("SELECT * FROM digests ORDER BY created DESC LIMIT 1")
+        return _digest(rows[0]) if rows else None
+
+    def delete_digest(self, digest_id: int) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+_ARTICLE_SQL = """
+    SELECT a.*, coalesce(f.user_title, nullif(f.title, ''), f.url) AS feed_title
+    FROM articles a JOIN feeds f ON f.id = a.feed_id
+"""
+
+
+def _where(q: ArticleQuery) -> tuple[str, list]:
+    clauses: list[str] = []
+    params: list = []
+    if q.feed_id is not None:
+        clauses.append("a.feed_id = ?")
+        params.append(q.feed_id)
+    if q.folder is not None:
+        clauses.append("a.feed_id IN (SELECT id FROM feeds WHERE folder = ? OR folder LIKE ?)")
+        params += [q.folder, q.folder + "/%"]
+    if q.unread:
+        clauses.append("a.read = 0")
+    if q.starred:
+        clauses.append("a.starred = 1")
+    if q.since is not None:
+        clauses.append("(a.sort_date >= ? OR a.first_seen >= ?)")
+        params += [to_db(q.since), to_db(q.since)]
+    if q.ids is not None:
+        ids = list(q.ids)
+        clauses.append(f"a.id IN ({_qs(ids) or 'NULL'})")
+        params += ids
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def fts_query(text: str) -> str:
+    """A person's search words as a safe FTS5 query: every word required, the last one as a prefix."""
+    import re
+
+    words = re.findall(r"\w+", text, flags=re.UNICODE)
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _feed(r: sqlite3.Row) -> Feed:
+    return Feed(
+        id=r["id"],
+        url=r["url"],
+        title=r["user_title"] or r["title"] or r["url"],
+        site_url=r["site_url"],
+        folder=r["folder"],
+        unread=r["unread"],
+        last_error=r["last_error"],
+        error_count=r["error_count"],
+        last_success=from_db(r["last_success"]),
+        fetch_full_text=bool(r["fetch_full_text"]),
+        fetch_images=bool(r["fetch_images"]),
+        etag=r["etag"],
+        last_modified=r["last_modified"],
+        next_attempt=from_db(r["next_attempt"]),
+    )
+
+
+def _article(r: sqlite3.Row) -> Article:
+    return Article(
+        id=r["id"],
+        feed_id=r["feed_id"],
+        feed_title=r["feed_title"],
+        guid=r["guid"],
+        url=r["url"],
+        title=r["title"],
+        authors=r["authors"],
+        published=from_db(r["published"]),
+        updated=from_db(r["updated"]),
+        first_seen=from_db(r["first_seen"]),
+        summary=r["summary"],
+        content_html=r["extracted_html"] or r["content_html"],
+        text=r["text"],
+        read=bool(r["read"]),
+        starred=bool(r["starred"]),
+    )
+
+
+def _digest(r: sqlite3.Row) -> Digest:
+    body = json.loads(r["body"])
+    items = [DigestItem(**{k: v for k, v in i.items() if k in DigestItem.__dataclass_fields__}) for i in body["items"]]
+    return Digest(
+        id=r["id"], date=r["date"], style=r["style"], model=r["model"], extractive=bool(r["extractive"]),
+        headline=body.get("headline", ""), items=items, closing=body.get("closing", ""),
+        created=from_db(r["created"]), notice=body.get("notice"),
+    )
+
+
+def _content_hash(*parts) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        h.update(str(p if p is not None else "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _qs(items: Sequence) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _chunks(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _translate(e: sqlite3.DatabaseError) -> StoreError:
+    msg = str(e).lower()
+    if "locked" in msg or "busy" in msg:
+        return StoreLocked("The library is busy: another Tidings is writing to it.")
+    if "full" in msg:
+        return DiskFull("The disk is full: Tidings could not save.")
+    if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+        return StoreCorrupt(f"The library file is damaged or not a Tidings library ({e}).")
+    return StoreError(f"The library could not be read or written ({e}).",
+                      "This looks like a bug; details are in the log.")
