@@ -106,13 +106,13 @@ class Tidings:
         """Feeds a URL offers: itself if it is a feed, else the page's advertised feeds. Network I/O."""
         from app.sync.discover import discover
 
+        url = url.strip()
+        if "://" not in url:
+            url = "https://" + url
         return discover(url, transport=self.transport)
 
     def add_feed(self, url: str, folder: str | None = None, title: str | None = None) -> Feed:
         """Subscribe to a feed URL, or to the first feed a site page advertises. Network I/O (discovery)."""
-        url = url.strip()
-        if "://" not in url:
-            url = "https://" + url
         found = self.discover(url)
         feed_url, found_title = found[0]
         return self.subscribe(feed_url, folder=folder, title=title or found_title)

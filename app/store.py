@@ -80,12 +80,12 @@ class Store:
         if db is None:
             try:
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
+                db.execute("PRAGMA busy_timeout = 10000")
             except sqlite3.DatabaseError as e:
                 raise _translate(e) from e
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
-            db.execute("PRAGMA busy_timeout = 10000")
             self._local.db = db
             with self._lock:
                 self._connections.append(db)

@@ -1,0 +1,302 @@
+"""`tidings`: with no command, the desktop app; with a command, the same jobs headless.
+
+Exit codes: 0 done (a sync with some failed feeds is still done), 1 an error the person can act
+on (printed with what to do), 2 bad usage, 3 a bug (logged with its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from app import __version__
+from app.core import Tidings, default_data_dir, make_tidings
+from app.errors import TidingsError
+from app.models import ArticleQuery, FeedResult
+
+log = logging.getLogger("tidings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tidings", description="A feed reader that reads the day for you.")
+    p.add_argument("--data-dir", type=Path, help="where the library lives (default: TIDINGS_DATA_DIR or the "
+                   "platform's user data directory)")
+    p.add_argument("--version", action="version", version=f"Tidings {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("add", help="subscribe to a feed URL or a site page (its feed is discovered)")
+    c.add_argument("url")
+    c.add_argument("--folder")
+    c = sub.add_parser("import", help="subscribe to the feeds in an OPML file")
+    c.add_argument("file", type=Path)
+    c = sub.add_parser("export", help="write subscriptions as OPML (to FILE or stdout)")
+    c.add_argument("file", type=Path, nargs="?")
+    c = sub.add_parser("sync", help="fetch new articles (progress on stderr)")
+    c.add_argument("--feed", type=int, action="append", dest="feeds", metavar="ID")
+    c = sub.add_parser("feeds", help="list subscriptions")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("articles", help="list articles, newest first")
+    c.add_argument("--feed", type=int, metavar="ID")
+    c.add_argument("--unread", action="store_true")
+    c.add_argument("--starred", action="store_true")
+    c.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="published or first seen on/after this local day")
+    c.add_argument("--limit", type=int)
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("show", help="print a stored article as plain text (works offline)")
+    c.add_argument("id", type=int)
+    c = sub.add_parser("search", help="full-text search over title, author and text")
+    c.add_argument("query")
+    c.add_argument("--limit", type=int, default=100)
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("mark-read", help="mark articles read: IDs, a whole feed, or everything")
+    c.add_argument("ids", type=int, nargs="*")
+    c.add_argument("--feed", type=int, metavar="ID")
+    c.add_argument("--all", action="store_true")
+    c.add_argument("--unread", action="store_true", help="mark the IDs unread instead")
+    c = sub.add_parser("star", help="star articles (--off to unstar)")
+    c.add_argument("ids", type=int, nargs="+")
+    c.add_argument("--off", action="store_true")
+    c = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
+    c.add_argument("file", type=Path)
+    c.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH")
+    sub.add_parser("selftest", help="check this installation end to end, headless (exit 0 when fine)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    _setup_logging(data_dir, args.verbose)
+    if args.command is None:
+        from ui.main import main as gui_main  # the desktop app; app/ itself never imports Qt
+
+        return gui_main([], data_dir=data_dir)
+    if args.command == "selftest":
+        from ui.selftest import run
+
+        return run()
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        parser.error(f"unknown command {args.command}")
+    try:
+        with make_tidings(data_dir) as t:
+            return handler(t, args) or 0
+    except TidingsError as e:
+        print(f"tidings: {e}", file=sys.stderr)
+        if e.hint:
+            print(e.hint, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tidings: interrupted; everything saved so far is kept.", file=sys.stderr)
+        return 130
+    except Exception:
+        log.exception("bug in `tidings %s`", " ".join(argv if argv is not None else sys.argv[1:]))
+        print(f"tidings: something went wrong (a bug). Details are in {data_dir / 'tidings.log'}", file=sys.stderr)
+        return 3
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_add(t: Tidings, args) -> int:
+    found = t.discover(args.url)
+    feed = t.subscribe(found[0][0], folder=args.folder, title=found[0][1])
+    print(f"Subscribed to {feed.title} <{feed.url}> (feed {feed.id}).")
+    for url, title in found[1:]:
+        print(f"  The site also offers: {title or url} <{url}>", file=sys.stderr)
+    return 0
+
+
+def cmd_import(t: Tidings, args) -> int:
+    added = t.import_opml(args.file)
+    print(f"Imported {added} new feed{'s' if added != 1 else ''} ({len(t.feeds())} in all).")
+    return 0
+
+
+def cmd_export(t: Tidings, args) -> int:
+    text = t.export_opml()
+    if args.file:
+        args.file.write_text(text, encoding="utf-8")
+        print(f"Wrote {len(t.feeds())} feeds to {args.file}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_sync(t: Tidings, args) -> int:
+    def progress(r: FeedResult, done: int, total: int) -> None:
+        if r.status == "error":
+            what = f"failed: {r.error}"
+        elif r.status == "not_modified":
+            what = "not modified"
+        elif r.status == "cancelled":
+            what = "cancelled"
+        else:
+            what = f"{r.new} new" + (f", {r.updated} updated" if r.updated else "")
+        print(f"[{done}/{total}] {r.title or r.url}: {what}", file=sys.stderr, flush=True)
+
+    report = t.sync(args.feeds, on_progress=progress)
+    indexed = t.update_search()
+    failed = len(report.failed)
+    print(f"Synced {len(report.results)} feeds in {report.seconds:.1f} s: {report.new} new articles"
+          + (f", {failed} feed{'s' if failed != 1 else ''} failed" if failed else "")
+          + (f"; indexed {indexed} for search" if indexed else "") + ".", file=sys.stderr)
+    return 0
+
+
+def cmd_feeds(t: Tidings, args) -> int:
+    feeds = t.feeds()
+    if args.json:
+        _print_json([f.to_json() for f in feeds])
+        return 0
+    for f in feeds:
+        flag = "  ! " + f.last_error if f.last_error else ""
+        folder = f"[{f.folder}] " if f.folder else ""
+        print(f"{f.id:>5}  {f.unread:>5} unread  {folder}{f.title} <{f.url}>{flag}")
+    return 0
+
+
+def cmd_articles(t: Tidings, args) -> int:
+    since = t.local_day_bounds(args.since)[0] if args.since else None
+    q = ArticleQuery(feed_id=args.feed, unread=args.unread, starred=args.starred, since=since, limit=args.limit)
+    if args.json:
+        _print_json([a.to_json() for a in t.articles(q)])
+        return 0
+    _print_rows(t, t.article_ids(q))
+    return 0
+
+
+def cmd_show(t: Tidings, args) -> int:
+    a = t.article(args.id)
+    from app.html import html_to_text
+
+    print(a.title)
+    print(f"{a.feed_title}" + (f" · {a.authors}" if a.authors else "") + f" · {_local(a.date)}")
+    if a.url:
+        print(a.url)
+    print()
+    print(a.text or html_to_text(a.content_html or a.summary))
+    for e in a.enclosures:
+        print(f"\nAttachment: {e.url}" + (f" ({e.type})" if e.type else ""))
+    if a.images:
+        print(f"\n{len(a.images)} image(s) cached for offline reading.")
+    return 0
+
+
+def cmd_search(t: Tidings, args) -> int:
+    ids = t.search(args.query, limit=args.limit)
+    if args.json:
+        _print_json([a.to_json() for a in t.store.articles_by_id(ids)])
+        return 0
+    if not ids:
+        print(f"Nothing matches “{args.query}”.", file=sys.stderr)
+    _print_rows(t, ids)
+    return 0
+
+
+def cmd_mark_read(t: Tidings, args) -> int:
+    if args.all:
+        n = t.mark_all_read()
+    elif args.feed is not None:
+        n = t.mark_feed_read(args.feed)
+    elif args.ids:
+        n = t.mark_read(args.ids, read=not args.unread)
+    else:
+        print("tidings mark-read: give article IDs, --feed ID or --all.", file=sys.stderr)
+        return 2
+    print(f"Marked {n} article{'s' if n != 1 else ''} {'unread' if args.unread else 'read'}.", file=sys.stderr)
+    return 0
+
+
+def cmd_star(t: Tidings, args) -> int:
+    for i in args.ids:
+        t.set_starred(i, not args.off)
+    return 0
+
+
+def cmd_screenshot(t: Tidings, args) -> int:
+    from ui.screenshot import render_main_window
+
+    render_main_window(t, args.file, size=args.size)
+    print(f"Saved {args.file}.", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "add": cmd_add,
+    "import": cmd_import,
+    "export": cmd_export,
+    "sync": cmd_sync,
+    "feeds": cmd_feeds,
+    "articles": cmd_articles,
+    "show": cmd_show,
+    "search": cmd_search,
+    "mark-read": cmd_mark_read,
+    "star": cmd_star,
+    "screenshot": cmd_screenshot,
+}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+def _print_rows(t: Tidings, ids: list[int]) -> None:
+    for r in t.article_rows(ids):
+        flags = ("*" if r.starred else " ") + (" " if r.read else "•")
+        print(f"{r.id:>7} {flags} {_local(r.date)}  {r.feed_title[:24]:<24}  {r.title}")
+
+
+def _local(d: datetime) -> str:
+    return d.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _day(s: str) -> date:
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a date like 2026-11-21") from None
+
+
+def _size(s: str) -> tuple[int, int]:
+    try:
+        w, h = s.lower().split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a size like 1280x800") from None
+
+
+def _setup_logging(data_dir: Path, verbose: bool) -> None:
+    """Warnings and bugs go to tidings.log in the data dir (with tracebacks); -v adds stderr."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    try:
+        from logging.handlers import RotatingFileHandler
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = RotatingFileHandler(data_dir / "tidings.log", maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+        fh.setLevel(logging.WARNING)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(fh)
+    except OSError:
+        pass
+    if verbose:
+        sh = logging.StreamHandler(sys.stderr)
+        sh.setLevel(logging.DEBUG)
+        root.addHandler(sh)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
