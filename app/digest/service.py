@@ -1,0 +1,183 @@
+"""What the facade's digest methods do: pick the day's articles, the model and the style, write the
+digest (model or extractive), store it, list it, export it.
+
+The facade holds one ``DigestService(store, llm, clock, data_dir)`` and delegates to it; ``llm``
+is an ``LLMClient``-like object or a zero-arg factory for one (so Settings changes apply), or None
+to build one from the settings ("ollama_host", "ollama_timeout") and OLLAMA_HOST.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date as _date
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from app.digest.engine import DigestEvent, DigestWriter
+from app.digest.render import to_html, to_markdown
+from app.digest.styles import list_styles, load_style
+from app.errors import LLMError, ModelMissing, NotFound, TidingsError
+from app.llm import DEFAULT_TIMEOUT, LLMClient
+from app.models import Digest
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_day(value) -> _date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone().date()
+    if isinstance(value, _date):
+        return value
+    try:
+        return _date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise TidingsError(f"“{value}” is not a date.", "Give the date as YYYY-MM-DD, e.g. 2026-11-21.") from None
+
+
+def local_day_bounds(day: _date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of a calendar day in the system's local time zone."""
+    start = datetime.combine(day, time.min).astimezone()
+    end = datetime.combine(day + timedelta(days=1), time.min).astimezone()
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+class DigestService:
+    def __init__(self, store, llm=None, clock: Callable[[], datetime] | None = None, data_dir: Path | None = None):
+        self.store = store
+        self._llm = llm
+        self.clock = clock or utc_now
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.last_writer: DigestWriter | None = None  # for the benchmark and tests
+
+    # --- collaborators -------------------------------------------------------------------
+
+    def llm(self):
+        if self._llm is None:
+            return LLMClient(self.store.get_setting("ollama_host", None),
+                             timeout=float(self.store.get_setting("ollama_timeout", None) or DEFAULT_TIMEOUT * 2))
+        if callable(self._llm) and not hasattr(self._llm, "chat_stream"):
+            return self._llm()
+        return self._llm
+
+    def _setting(self, key: str, default=None):
+        return self.store.get_setting(key, default)
+
+    # --- the digest ------------------------------------------------------------------------
+
+    def digest(
+        self,
+        date=None,
+        *,
+        style: str | None = None,
+        model: str | None = None,
+        folders: Sequence[str] | None = None,
+        since_last: bool = False,
+        extractive: bool = False,
+        on_event: Callable[[DigestEvent], None] | None = None,
+        cancel: threading.Event | None = None,
+        save: bool = True,
+    ) -> Digest:
+        """Write, store and return the digest of ``date`` (default today, local time).
+
+        Never raises for Ollama trouble: when Ollama is not running, the model is not installed,
+        or generation fails, the digest is (partly) extractive and ``notice`` says why, and
+        ``on_event`` hears a "notice" event carrying the error (ModelMissing -> offer a pull)."""
+        now = self.clock()
+        style_name = style or self._setting("digest_style", None) or "briefing"
+        st = load_style(style_name, self.data_dir)
+        if since_last:
+            last = self.store.last_digest()
+            start = last.created if last and last.created else local_day_bounds(now.astimezone().date())[0]
+            end = now
+            day = now.astimezone().date()
+        else:
+            day = parse_day(date) or now.astimezone().date()
+            start, end = local_day_bounds(day)
+        articles = self.store.articles_between(start, end, folders=list(folders) if folders else None)
+
+        notice = None
+        chosen = None
+        client = None
+        ctx = None
+        if not extractive and articles:
+            try:
+                client = self.llm()
+                installed = client.list_models()
+                chosen = client.choose_model(model or self._setting("ollama_model", None), installed)
+                ctx = client.context_length(chosen)
+            except LLMError as e:
+                chosen = None
+                notice = e.explain() if not isinstance(e, ModelMissing) else (
+                    f"{e} {e.hint}" if model or self._setting("ollama_model", None) else
+                    f"No model is installed in Ollama. Install one with `ollama pull {e.model}` (or let Tidings pull it)."
+                )
+                if on_event:
+                    on_event(DigestEvent("notice", message=notice, error=e))
+        writer = DigestWriter(
+            st, llm=client if chosen else None, model=chosen, cache=self.store,
+            on_event=on_event, cancel=cancel, context_length=ctx,
+        )
+        self.last_writer = writer
+        d = writer.write(articles, day.isoformat(), notice=notice)
+        d.created = now
+        if save and articles and not writer.cancelled:
+            d.id = self.store.save_digest(d)
+        return d
+
+    # --- listing and export ---------------------------------------------------------------
+
+    def digests(self) -> list[Digest]:
+        return self.store.list_digests()
+
+    def get_digest(self, digest_id: int) -> Digest:
+        return self.store.get_digest(digest_id)
+
+    def digest_styles(self) -> list[str]:
+        return list_styles(self.data_dir)
+
+    def _labels(self, d: Digest) -> dict | None:
+        try:
+            return load_style(d.style, self.data_dir).labels
+        except TidingsError:
+            return None
+
+    def digest_markdown(self, d: Digest) -> str:
+        return to_markdown(d, self._labels(d))
+
+    def digest_html(self, d: Digest) -> str:
+        ids = [aid for i in d.items for aid in i.article_ids]
+        arts = []
+        if ids:
+            by_id = getattr(self.store, "articles_by_id", None)
+            if by_id is not None:
+                arts = by_id(ids)
+            else:
+                for aid in ids:
+                    try:
+                        arts.append(self.store.article(aid))
+                    except NotFound:
+                        pass
+        return to_html(d, arts, self._labels(d))
+
+    # --- models ----------------------------------------------------------------------------
+
+    def llm_models(self) -> list[str]:
+        """Installed model names; raises OllamaUnavailable when Ollama is not running."""
+        return self.llm().list_models()
+
+    def default_model(self) -> str:
+        return self.llm().choose_model(self._setting("ollama_model", None))
+
+    def pull_model(self, name: str, on_progress: Callable[[int | None, int | None, str], None] | None = None) -> None:
+        """Download ``name`` into Ollama; ``on_progress(completed, total, status)`` for a progress bar."""
+        for completed, total, status in self.llm().pull(name):
+            if on_progress:
+                on_progress(completed, total, status)
