@@ -1,0 +1,130 @@
+"""Start the desktop app: `tidings` with no arguments calls `main()`.
+
+One window per library: the first launch listens on a local socket named after the data folder;
+a second launch over the same folder asks it to come forward and exits 0, instead of opening the
+same store twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def server_name(data_dir: Path) -> str:
+    key = str(Path(data_dir).expanduser().resolve())
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or ""
+    return "tidings-" + hashlib.sha1(f"{user}:{key}".encode()).hexdigest()[:20]
+
+
+def ask_running_instance(name: str, timeout_ms: int = 500) -> bool:
+    """True when a Tidings already serves this library (and was asked to come forward)."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    sock = QLocalSocket()
+    sock.connectToServer(name)
+    if not sock.waitForConnected(timeout_ms):
+        return False
+    sock.write(b"raise\n")
+    sock.flush()
+    sock.waitForBytesWritten(timeout_ms)
+    sock.waitForReadyRead(timeout_ms)  # the running one answers "ok"
+    sock.disconnectFromServer()
+    return True
+
+
+def listen(name: str, on_raise):
+    """Become the instance for this library; `on_raise()` runs when another launch knocks."""
+    from PySide6.QtNetwork import QLocalServer
+
+    server = QLocalServer()
+    server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+    if not server.listen(name):
+        QLocalServer.removeServer(name)  # a stale socket left by a crash
+        if not server.listen(name):
+            log.warning("single-instance server could not listen: %s", server.errorString())
+            return server
+
+    def on_connection():
+        while server.hasPendingConnections():
+            sock = server.nextPendingConnection()
+
+            def read(sock=sock):
+                data = bytes(sock.readAll()).strip()
+                if data.startswith(b"raise"):
+                    sock.write(b"ok\n")
+                    sock.flush()
+                    on_raise()
+
+            sock.readyRead.connect(read)
+            sock.disconnected.connect(sock.deleteLater)
+
+    server.newConnection.connect(on_connection)
+    return server
+
+
+def setup_logging(data_dir: Path) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_tidings", False) for h in root.handlers):
+        return
+    try:
+        handler = logging.handlers.RotatingFileHandler(data_dir / "tidings.log", maxBytes=1_000_000,
+                                                       backupCount=2, encoding="utf-8")
+    except OSError:
+        return
+    handler._tidings = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = None) -> int:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.core import default_data_dir, make_tidings
+    from app.errors import TidingsError
+    from ui.mainwindow import MainWindow, app_icon
+    from ui.theme import apply_theme, load_stylesheet
+
+    argv = list(sys.argv if argv is None else argv) or ["tidings"]
+    data = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    setup_logging(data)
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("Tidings")
+    app.setApplicationDisplayName("Tidings")
+    app.setDesktopFileName("tidings")
+    app.setWindowIcon(app_icon())
+
+    name = server_name(data)
+    if ask_running_instance(name):
+        print("Tidings is already running with this library; brought its window forward.", file=sys.stderr)
+        return 0
+
+    try:
+        t = make_tidings(data)
+    except TidingsError as e:
+        QMessageBox.critical(None, "Tidings cannot open your library", e.explain())
+        return 1
+    try:
+        apply_theme(app, t.setting("theme") or "system")
+        load_stylesheet(app)
+        window = MainWindow(t)
+        server = listen(name, window.bring_forward)
+        window.show()
+        rc = app.exec()
+        server.close()
+        return rc
+    finally:
+        t.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
