@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--feed", type=int, metavar="ID")
     c.add_argument("--unread", action="store_true")
     c.add_argument("--starred", action="store_true")
-    c.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="published or first seen on/after this local day")
+    c.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="published (or, undated, first seen) on/after this local day")
     c.add_argument("--limit", type=int)
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("show", help="print a stored article as plain text (works offline)")
@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", type=Path)
     c.add_argument("--size", type=_size, default=(1280, 800), metavar="WxH")
     sub.add_parser("selftest", help="check this installation end to end, headless (exit 0 when fine)")
+    c = sub.add_parser("digest", help="write the day's digest with the local Ollama model (Markdown on stdout)")
+    c.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="the local day (default today)")
+    c.add_argument("--since-last", action="store_true", help="the articles since the last digest")
+    c.add_argument("--style", help="a digest style (briefing, newsletter, or your own)")
+    c.add_argument("--model", help="an installed Ollama model (default: Settings, else a sensible one)")
+    c.add_argument("--folder", action="append", dest="folders", metavar="FOLDER", help="only these folders")
+    c.add_argument("--extractive", action="store_true", help="no model: the articles' own sentences")
+    c.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML export")
+    c.add_argument("--json", action="store_true")
     return p
 
 
@@ -228,7 +237,30 @@ def cmd_screenshot(t: Tidings, args) -> int:
     return 0
 
 
+def cmd_digest(t: Tidings, args) -> int:
+    tty = sys.stderr.isatty()
+
+    def on_event(ev) -> None:
+        if ev.kind == "notice":
+            print(f"tidings: {ev.message}", file=sys.stderr)
+        elif ev.kind == "progress" and tty and ev.total:
+            print(f"\rWriting the digest: {ev.done}/{ev.total} stories", end="", file=sys.stderr, flush=True)
+
+    d = t.digest(args.date, style=args.style, model=args.model, folders=args.folders,
+                 since_last=args.since_last, extractive=args.extractive, on_event=on_event)
+    if tty:
+        print(file=sys.stderr)
+    if args.html:
+        args.html.write_text(t.digest_html(d), encoding="utf-8")
+    if args.json:
+        _print_json(d.to_json())
+    else:
+        sys.stdout.write(t.digest_markdown(d))
+    return 0
+
+
 COMMANDS = {
+    "digest": cmd_digest,
     "add": cmd_add,
     "import": cmd_import,
     "export": cmd_export,

@@ -108,7 +108,7 @@ class ArticleQuery:
     folder: str | None = None  # a folder and its subfolders
     unread: bool = False
     starred: bool = False
-    since: datetime | None = None  # published or first seen at/after this instant
+    since: datetime | None = None  # dated (published, else first seen) at/after this instant
     ids: tuple[int, ...] | None = None  # e.g. search results
     limit: int | None = None
     newest_first: bool = True
