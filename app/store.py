@@ -57,8 +57,9 @@ class SaveResult:
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0):
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -79,11 +80,11 @@ class Store:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                     timeout=self.busy_timeout)
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA foreign_keys = ON")
                 db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
-                db.execute("PRAGMA busy_timeout = 10000")
             except sqlite3.DatabaseError as e:
                 raise _translate(e) from e
             self._local.db = db

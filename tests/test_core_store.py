@@ -256,3 +256,33 @@ def test_replace_keeps_article_frozen(t):
     with pytest.raises(Exception):
         a.title = "x"  # type: ignore[misc]
     assert replace(a, title="y").title == "y"
+
+
+def test_disk_full_is_typed_and_loses_nothing(tmp_path):
+    from app.errors import DiskFull
+
+    store = Store(tmp_path / "s.sqlite")
+    fid, _ = store.add_feed("https://example.org/feed", now=T0)
+    store.save_entries(fid, feed(2), now=T0)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk "fills up"
+    with pytest.raises(DiskFull):
+        store.save_entries(fid, feed(200), now=T0)
+    assert len(store.article_ids(ArticleQuery())) == 2  # the failed batch rolled back whole
+    assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_store_held_by_another_process_is_reported_as_locked(tmp_path):
+    from app.errors import StoreLocked
+
+    Store(tmp_path / "s.sqlite").close()
+    other = sqlite3.connect(tmp_path / "s.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another Tidings in the middle of a long write
+    try:
+        store = Store(tmp_path / "s.sqlite", busy_timeout=0.2)
+        with pytest.raises(StoreLocked) as e:
+            store.add_feed("https://example.org/feed", now=T0)
+        assert "another Tidings" in str(e.value)
+    finally:
+        other.execute("ROLLBACK")
+    assert store.add_feed("https://example.org/feed", now=T0)[1]
