@@ -4,7 +4,7 @@
 #   bash packaging/build_and_smoke.sh [VENV]     # VENV: a virtualenv with Tidings' deps (default .venv)
 #
 # Installs what it needs when missing (PyInstaller into VENV; dpkg-dev/appstream/desktop-file-utils
-# and the Qt runtime libraries with apt when run as root), runs packaging/build.py (frozen app,
+# and the Qt runtime libraries with apt, as root or through passwordless sudo), runs packaging/build.py (frozen app,
 # .deb, .tar.gz into packaging/out/), then packaging/smoke_test.sh. Exit 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,11 +30,13 @@ command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
 for lib in libEGL.so.1 libGL.so.1 libfontconfig.so.1 libxkbcommon.so.0 libdbus-1.so.3 libglib-2.0.so.0 libX11.so.6; do
   ldconfig -p 2>/dev/null | grep -q "$lib" || { need+=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 libx11-6 libfreetype6); break; }
 done
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; fi
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if { [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; } && command -v apt-get >/dev/null; then
     echo "[packaging] apt-get install ${need[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    $SUDO apt-get update -qq >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
     echo "[packaging] missing ${need[*]}: install them (not root, or no apt-get), going on" >&2
   fi

@@ -45,11 +45,11 @@ run_frozen() {
 
 # --version once cold, then three more times; then the self-test. $1: the binary, $2: a label.
 time_and_selftest() {
-  local exe="$1" label="$2" t0 t1 runs="" i
+  local exe="$1" label="$2" t0 t1 runs=""
   t0=$(now); run_frozen "$exe" --version; local rc=$?; t1=$(now)
   local first; first=$(elapsed "$t0" "$t1")
   if [ $rc -eq 0 ] && grep -q "Tidings $VERSION" "$SANDBOX/last.log"; then
-    for i in 1 2 3; do t0=$(now); run_frozen "$exe" --version; t1=$(now); runs="$runs $(elapsed "$t0" "$t1")"; done
+    for _ in 1 2 3; do t0=$(now); run_frozen "$exe" --version; t1=$(now); runs="$runs $(elapsed "$t0" "$t1")"; done
     ok "$label --version says Tidings $VERSION (first run ${first} s, then${runs} s)"
   else
     bad "$label --version (exit $rc): $(tr '\n' ' ' <"$SANDBOX/last.log" | cut -c1-400)"
@@ -99,7 +99,8 @@ smoke_linux() {
     if [ -n "$pexe" ]; then
       run_frozen "$pexe" --version
       check "portable: tidings --version says Tidings $VERSION" grep -q "Tidings $VERSION" "$SANDBOX/last.log"
-      run_frozen "$pexe" selftest && ok "portable: selftest passed" || { sed 's/^/    /' "$SANDBOX/last.log"; bad "portable: selftest failed"; }
+      if run_frozen "$pexe" selftest; then ok "portable: selftest passed"
+      else sed 's/^/    /' "$SANDBOX/last.log"; bad "portable: selftest failed"; fi
     else
       bad "the portable archive has no tidings binary"
     fi
