@@ -46,6 +46,7 @@ MAX_CONTEXT = 8192  # we never ask Ollama for more than this (memory), even if t
 INPUT_CAP = {"lead": 3000, "also": 1500, "brief": 300, "why": 1200}  # tokens of article text
 MAX_ARTICLES_WITH_TEXT = 4  # more sources of one story are listed by source and title only
 MAX_CONFIRMS = 24  # yes/no "same story?" questions per run at most
+NOTHING = "\u2205"  # cached: the model's answer had nothing usable (the article's own text is used)
 EXTRACTIVE_NOTICE = "This digest is extractive: it was written from the articles' own sentences, without a model."
 
 
@@ -198,6 +199,7 @@ class DigestWriter:
         cached = self.cache.cache_get(key)
         if cached is not None:
             self.cache_hits += 1
+            cached = "" if cached == NOTHING else cached
             if index is not None or part is not None:
                 self._emit(DigestEvent("text", index=index, part=part, text=cached))
             return cached, False
@@ -229,8 +231,8 @@ class DigestWriter:
         return text, cut
 
     def _store(self, key: str, value: str) -> None:
-        if value:
-            self.cache.cache_put(key, value)
+        """Remember a finished piece; an unusable answer is remembered too, so it is not re-asked."""
+        self.cache.cache_put(key, value or NOTHING)
 
     # --- map: one call per story -----------------------------------------------------------
 
@@ -264,7 +266,7 @@ class DigestWriter:
         if kind == "brief":  # a summary written for "also" or "lead" serves a brief line too
             for richer in ("also", "lead"):
                 hit = self.cache.cache_get(self._map_key(richer, story))
-                if hit:
+                if hit and hit != NOTHING:
                     self.cache_hits += 1
                     text = _first_sentence(hit, words)
                     self._emit(DigestEvent("text", index=n, text=text))
@@ -322,14 +324,15 @@ class DigestWriter:
         source = "\n".join(_source_text(s) for s in stories[:3])
         line, dropped = repair(line, source) if line else ("", [])
         if len(line.split()) < 2:
-            return ""
+            line = ""
         self._store(key, line)
         return line
 
     def _closing(self, stories: Sequence[Story], summaries: Sequence[str], day: str) -> str:
         words = self.style.limits.get("closing_words", 20)
-        top = "\n".join(f"- {s.title}" for s in stories[:3])
-        key = content_hash("digest-closing", self.model, self.style.version("closing"), top, day)
+        top = "\n".join(f"- {s.title}" for s in stories[:3])  # for user styles that want {stories}
+        uses_stories = "{stories}" in self.style.prompts["closing"]
+        key = content_hash("digest-closing", self.model, self.style.version("closing"), day, top if uses_stories else "")
         try:
             raw, cut = self._call(key, self.style.render("closing", words=words, stories=top, date=day), words,
                                   part="closing")

@@ -18,9 +18,11 @@ from typing import Callable, Sequence
 from app.digest.text import article_text, keywords
 from app.models import Article
 
-MERGE = 0.42  # cosine at or above which two articles are the same story
-TITLE_MERGE = 0.5  # ... or title-word Jaccard at/above this with cosine at/above BORDER
-BORDER = 0.24  # between BORDER and MERGE: ask ``confirm`` when given, else keep apart
+MERGE = 0.40  # cosine at or above which two articles are the same story
+TITLE_MERGE = 0.5  # ... or title-word Jaccard at/above this with cosine at/above TITLE_COS
+TITLE_COS = 0.25
+BORDER = 0.12  # between BORDER and MERGE: ask ``confirm`` when given, else keep apart
+LINK_MIN = 0.2  # two groups join only when their average pair similarity is at least this
 LEAD_WORDS = 70  # words of text used besides the title
 
 
@@ -76,9 +78,11 @@ def _vectors(articles: Sequence[Article]) -> tuple[list[dict[str, float]], list[
     df: Counter = Counter()
     for c in docs:
         df.update(c.keys())
+    # a word in half the day's articles (and at least 3) tells stories apart no better than "the"
+    common = max(3, math.ceil(n / 2))
     vecs = []
     for c in docs:
-        v = {w: (1 + math.log(tf)) * (math.log((n + 1) / (df[w] + 0.5)) + 1.0) for w, tf in c.items()}
+        v = {w: (1 + math.log(tf)) * (math.log((n + 1) / df[w]) + 0.5) for w, tf in c.items() if df[w] < common}
         norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vecs.append({w: x / norm for w, x in v.items()})
     return vecs, titles
@@ -138,12 +142,14 @@ def group_stories(
         ga, gb = group_of[i], group_of[j]
         if ga == gb:
             continue
-        same = c >= MERGE or (tj >= TITLE_MERGE and c >= BORDER)
+        same = c >= MERGE or (tj >= TITLE_MERGE and c >= TITLE_COS)
+        confirmed = False
         if not same and confirm is not None:
-            same = bool(confirm(arts[i], arts[j]))
+            same = confirmed = bool(confirm(arts[i], arts[j]))
         if not same:
             continue
-        if avg_link(ga, gb) < BORDER:  # no chaining of distinct stories through one loose pair
+        # no chaining of distinct stories through one loose pair
+        if avg_link(ga, gb) < (BORDER if confirmed else LINK_MIN):
             continue
         for x in members[gb]:
             group_of[x] = ga

@@ -124,7 +124,7 @@ class OllamaStandIn:
         return f"http://{host}:{port}"
 
     def start(self) -> "OllamaStandIn":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ollama-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ollama-standin", daemon=True)
         self._thread.start()
         return self
 
