@@ -28,6 +28,9 @@ TO=()
 if command -v timeout >/dev/null; then TO=(timeout 300); fi
 limit() { ${TO[@]+"${TO[@]}"} "$@"; }
 finish() {
+  if [ -n "${PACKAGING_STARTED:-}" ]; then
+    echo "smoke: build and smoke test took $(( $(date +%s) - PACKAGING_STARTED )) s"
+  fi
   echo "smoke: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   exit $?
@@ -39,7 +42,7 @@ run_frozen() {
   local exe="$1"; shift
   mkdir -p "$SANDBOX/home" "$SANDBOX/data"
   (cd / && env -i PATH=/usr/bin:/bin HOME="$SANDBOX/home" LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" \
-      QT_QPA_PLATFORM=offscreen TIDINGS_DATA_DIR="$SANDBOX/data" \
+      QT_QPA_PLATFORM=offscreen TIDINGS_DATA_DIR="$SANDBOX/data" ${TIDINGS_SELFTEST_KEEP:+TIDINGS_SELFTEST_KEEP="$TIDINGS_SELFTEST_KEEP"} \
       ${TO[@]+"${TO[@]}"} "$exe" "$@") >"$SANDBOX/last.log" 2>&1
 }
 

@@ -8,7 +8,8 @@ Steps (one line each on stdout; exit 0 only when every step passed):
   window     render the main window offscreen to a PNG (ui.screenshot.render_main_window)
   digest     write today's digest with the extractive fallback (no model needed)
 
-Nothing outside the temporary folder and 127.0.0.1 is touched. Used by the installers' smoke
+Nothing outside the temporary folder and 127.0.0.1 is touched (TIDINGS_SELFTEST_KEEP=DIR keeps a
+copy of the window's PNG in DIR). Used by the installers' smoke
 tests (packaging/smoke_test.sh) and handy for a person whose install misbehaves.
 """
 
@@ -245,6 +246,10 @@ def _window(t, png: Path):
     _check((image.width(), image.height()) == (1280, 800), f"the PNG is {image.width()}x{image.height()}, not 1280x800")
     _check(len({image.pixel(x, y) for x in range(0, 1280, 64) for y in range(0, 800, 50)}) > 1,
            "the window rendered as one flat colour")
+    keep = os.environ.get("TIDINGS_SELFTEST_KEEP")  # a folder to keep the screenshot in
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / png.name).write_bytes(png.read_bytes())
     age = _process_age()
     since = f", {age:.2f} s after the process started" if age is not None else ""
     return f"main window drawn offscreen in {ms:.0f} ms ({png.stat().st_size // 1024} KiB PNG{since})", None
