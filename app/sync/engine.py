@@ -1,0 +1,267 @@
+"""The sync run: fetch due feeds in parallel, parse and store each, then its offline extras.
+
+Threads and loops:
+- `Syncer.run` runs an asyncio loop in the calling thread (`asyncio.run`); `on_progress` is called
+  from that loop, so in the calling thread, once per finished feed.
+- Parsing, extraction and every store write run in ONE worker thread (module-wide, FIFO), so CPU
+  work overlaps downloads without parsing many feeds at once (memory), and writes never contend.
+- Each store write is one short transaction; none is held across network I/O. A feed's entries
+  are saved before its ETag/Last-Modified, so a sync killed in between refetches (never misses)
+  them, and pending full text / images are flags in the store that the next sync picks up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
+from app.models import Feed, FeedResult, SyncReport
+from app.sync import extras as _extras
+from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
+from app.sync.parse import parse_feed
+
+log = logging.getLogger(__name__)
+
+_worker_lock = threading.Lock()
+_worker_exec: ThreadPoolExecutor | None = None
+
+
+def _worker() -> ThreadPoolExecutor:
+    global _worker_exec
+    with _worker_lock:
+        if _worker_exec is None:
+            _worker_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-sync")
+        return _worker_exec
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+Progress = Callable[[FeedResult, int, int], None]
+
+
+class Syncer:
+    def __init__(self, store, *, transport=None, clock: Callable[[], datetime] | None = None,
+                 image_dir: str | Path | None = None, concurrency: int = 10, per_host: int = 3,
+                 connect_timeout: float = 10.0, read_timeout: float = 20.0, deadline: float = 60.0,
+                 feed_max_bytes: int = FEED_MAX_BYTES, extras: bool = True, max_pages_per_feed: int = 50):
+        self.store = store
+        self.transport = transport
+        self.clock = clock or _utc_now
+        self.image_dir = Path(image_dir) if image_dir else None
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline = deadline
+        self.feed_max_bytes = feed_max_bytes
+        self.extras = extras
+        self.max_pages_per_feed = max_pages_per_feed
+
+    # --- public -------------------------------------------------------------------------------
+
+    def run(self, feed_ids: Iterable[int] | None = None, *, on_progress: Progress | None = None,
+            cancel: threading.Event | None = None) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        cancel = cancel or threading.Event()
+        feeds = self.store.feeds_to_sync(list(feed_ids) if feed_ids is not None else None, self.clock())
+        if feeds:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                raise RuntimeError("Syncer.run() blocks: call it from a worker thread, not from a running event loop.")
+            asyncio.run(_Run(self, feeds, on_progress, cancel, report).main())
+        report.cancelled = report.cancelled or (cancel.is_set() and any(r.status == "cancelled" for r in report.results))
+        report.seconds = time.monotonic() - started
+        return report
+
+
+class _Run:
+    """One sync run's state, living in one event loop."""
+
+    def __init__(self, syncer: Syncer, feeds: list[Feed], on_progress: Progress | None,
+                 cancel: threading.Event, report: SyncReport):
+        self.s = syncer
+        self.store = syncer.store
+        self.feeds = feeds
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.report = report
+        self.fetcher: Fetcher | None = None
+        self.image_tasks: dict[str, asyncio.Task] = {}
+        self.extra_counts: dict[int, list[int]] = {}
+
+    async def in_worker(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(_worker(), fn, *args)
+
+    async def main(self) -> None:
+        s = self.s
+        total = len(self.feeds)
+        self.bodies = asyncio.Semaphore(max(2 * s.concurrency, 4))  # fetched, not yet parsed: bounded memory
+        async with Fetcher(s.transport, clock=s.clock, concurrency=s.concurrency, per_host=s.per_host,
+                           connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+                           deadline=s.deadline) as fetcher:
+            self.fetcher = fetcher
+            tasks = {asyncio.create_task(self.one(f)): f for f in self.feeds}
+            pending = set(tasks)
+            done_count = 0
+            try:
+                while pending and not self.cancel.is_set():
+                    done, pending = await asyncio.wait(pending, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
+                    for t in done:
+                        result = t.result()
+                        self.report.results.append(result)
+                        done_count += 1
+                        if self.on_progress is not None:
+                            self.on_progress(result, done_count, total)
+            finally:
+                others = [t for t in self.image_tasks.values() if not t.done()]
+                if pending or others:
+                    for t in (*pending, *others):
+                        t.cancel()
+                    await asyncio.gather(*pending, *others, return_exceptions=True)
+                # Let the worker finish what it started (one short transaction), so the caller may
+                # close the store as soon as we return.
+                await self.in_worker(lambda: None)
+                for t in pending:
+                    f = tasks[t]
+                    self.report.results.append(FeedResult(f.id, f.url, f.title, "cancelled"))
+                if pending:
+                    self.report.cancelled = True
+
+    # --- one feed -------------------------------------------------------------------------------
+
+    async def one(self, feed: Feed) -> FeedResult:
+        result = await self.fetch_and_store(feed)
+        if self.s.extras and not self.cancel.is_set():
+            try:
+                await self.offline_extras(feed)
+            except (StoreError, asyncio.CancelledError):
+                raise
+            except Exception:  # noqa: BLE001 - extras must never break the sync
+                log.exception("offline extras failed for feed %s", feed.url)
+        counts = self.extra_counts.get(feed.id)
+        if counts:
+            for name, n in zip(("fulltext", "images"), counts):
+                if hasattr(result, name):
+                    setattr(result, name, n)
+        return result
+
+    async def fetch_and_store(self, feed: Feed) -> FeedResult:
+        assert self.fetcher is not None
+        async with self.bodies:
+            try:
+                resp = await self.fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified,
+                                              max_bytes=self.s.feed_max_bytes)
+            except FeedError as e:
+                return await self.in_worker(self.record_error, feed, e)
+            except (StoreError, asyncio.CancelledError):
+                raise
+            except Exception as e:  # noqa: BLE001 - a bug in fetching must not stop the other feeds
+                log.exception("fetching %s failed", feed.url)
+                err = FetchFailed(f"Something went wrong fetching the feed ({type(e).__name__}).")
+                return await self.in_worker(self.record_error, feed, err)
+            return await self.in_worker(self.store_response, feed, resp)
+
+    # worker thread
+    def store_response(self, feed: Feed, resp: Response) -> FeedResult:
+        now = self.s.clock()
+        if resp.status == 304:
+            self.store.record_not_modified(feed.id, now=now)
+            return FeedResult(feed.id, feed.url, feed.title, "not_modified")
+        try:
+            parsed = parse_feed(resp.body, resp.url, resp.content_type)
+        except FeedError as e:
+            return self.record_error(feed, e)
+        except Exception as e:  # noqa: BLE001 - a parser bug is this feed's problem only
+            log.exception("parsing %s failed", feed.url)
+            return self.record_error(feed, NotAFeed(f"Not a feed: Tidings could not read it ({type(e).__name__})."))
+        saved = self.store.save_entries(feed.id, parsed, now=now)
+        # After the entries: a sync killed in between refetches them instead of getting a 304.
+        self.store.record_fetch_ok(feed.id, now=now, etag=resp.headers.get("etag"),
+                                   last_modified=resp.headers.get("last-modified"), new_url=resp.permanent_url)
+        title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
+        return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
+                          new=len(saved.new), updated=len(saved.updated))
+
+    # worker thread
+    def record_error(self, feed: Feed, e: FeedError) -> FeedResult:
+        self.store.record_fetch_error(feed.id, str(e), now=self.s.clock(), retry_at=getattr(e, "retry_at", None))
+        return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
+
+    # --- offline extras ---------------------------------------------------------------------------
+
+    async def offline_extras(self, feed: Feed) -> None:
+        counts = self.extra_counts.setdefault(feed.id, [0, 0])
+        if feed.fetch_full_text:
+            pending = await self.in_worker(self.store.pending_fulltext, [feed.id], self.s.max_pages_per_feed)
+            if pending:
+                done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in pending if url))
+                counts[0] += sum(done)
+        if feed.fetch_images and self.s.image_dir is not None and not self.cancel.is_set():
+            pending = await self.in_worker(self.store.pending_images, [feed.id])
+            if pending:
+                done = await asyncio.gather(*(self.images(aid, urls) for aid, urls in pending))
+                counts[1] += sum(done)
+
+    async def fulltext(self, article_id: int, url: str) -> int:
+        assert self.fetcher is not None
+        if self.cancel.is_set():
+            return 0
+        try:
+            page = await _extras.fetch_page(self.fetcher, url)
+        except FeedError as e:
+            log.info("full text for %s: %s (will retry at the next sync)", url, e)
+            return 0
+        if page is None:
+            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            return 0
+        body, final_url, ctype = page
+        return await self.in_worker(self._extract_and_store, article_id, body, final_url, ctype)
+
+    # worker thread
+    def _extract_and_store(self, article_id: int, body: bytes, url: str, ctype: str | None) -> int:
+        got = _extras.extract(body, url, ctype)
+        if got is None:
+            self.store.set_fulltext(article_id, None, None)
+            return 0
+        text, html = got
+        self.store.set_fulltext(article_id, text, html)
+        return 1
+
+    async def images(self, article_id: int, urls: list[str]) -> int:
+        if self.cancel.is_set():
+            return 0
+        urls = urls[: _extras.MAX_IMAGES_PER_ARTICLE]
+        cached = await self.in_worker(self.store.cached_images, urls)
+        to_fetch = [u for u in urls if u not in cached]
+        results = await asyncio.gather(*(self.image(u) for u in to_fetch))
+        fetched = dict(zip(to_fetch, results))
+        known = [u for u in urls if cached.get(u)]
+
+        def write() -> None:
+            if fetched:
+                self.store.record_images(article_id, fetched, now=self.s.clock())
+            self.store.link_cached_images(article_id, known)  # also marks the article done
+
+        await self.in_worker(write)
+        return sum(1 for r in results if r[0])
+
+    async def image(self, url: str):
+        assert self.fetcher is not None and self.s.image_dir is not None
+        task = self.image_tasks.get(url)
+        if task is None:  # the same image in several articles is fetched once per run
+            task = self.image_tasks[url] = asyncio.ensure_future(
+                _extras.fetch_image(self.fetcher, url, self.s.image_dir))
+        return await asyncio.shield(task)

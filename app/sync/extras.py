@@ -1,0 +1,121 @@
+"""Offline extras, per feed, after its entries are stored: the article page's main text for
+teaser entries (trafilatura), and the images an article shows, into a local cache.
+
+Network work runs on the event loop (same client, caps and timeouts as feeds); CPU work
+(extraction) and store writes run in the sync's single worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from pathlib import Path
+
+from app.errors import FeedError, TooLarge
+from app.html import html_to_text
+from app.sync.fetch import IMAGE_ACCEPT, IMAGE_MAX_BYTES, PAGE_ACCEPT, PAGE_MAX_BYTES, Fetcher
+from app.sync.parse import sanitize
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES_PER_ARTICLE = 40
+
+# Image types we cache, with their file extension. No SVG: it can carry scripts.
+IMAGE_TYPES = {
+    "image/jpeg": "jpg", "image/jpg": "jpg", "image/pjpeg": "jpg", "image/png": "png", "image/gif": "gif",
+    "image/webp": "webp", "image/avif": "avif", "image/bmp": "bmp", "image/x-icon": "ico",
+    "image/vnd.microsoft.icon": "ico", "image/apng": "png",
+}
+
+
+def _charset(content_type: str | None) -> str | None:
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
+    return m.group(1) if m else None
+
+
+def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] | None:
+    """(plain text, sanitised HTML) of a page's main text, or None."""
+    import trafilatura
+
+    source: str | bytes = body
+    charset = _charset(content_type)
+    if charset:
+        try:
+            source = body.decode(charset, errors="replace")
+        except LookupError:
+            source = body
+    try:
+        html = trafilatura.extract(source, url=url, output_format="html", include_images=True,
+                                   include_links=True, include_comments=False, fast=True)
+    except Exception:  # noqa: BLE001 - a page trafilatura cannot read is just a page without text
+        log.debug("trafilatura failed on %s", url, exc_info=True)
+        return None
+    if not html:
+        return None
+    clean = sanitize(html, url)
+    text = html_to_text(clean)
+    if not text.strip():
+        return None
+    return text, clean
+
+
+async def fetch_page(fetcher: Fetcher, url: str) -> tuple[bytes, str, str | None] | None:
+    """(body, final url, content type) of an HTML page; None if it is not HTML or not there.
+    Raises FeedError only for failures worth retrying at the next sync (network, timeouts)."""
+    from app.errors import FeedGone, FetchFailed, RateLimited
+
+    try:
+        resp = await fetcher.get(url, max_bytes=PAGE_MAX_BYTES, accept=PAGE_ACCEPT, what="page",
+                                 content_types=("text/html", "application/xhtml"))
+    except (FeedGone, TooLarge):
+        return None
+    except RateLimited:
+        raise
+    except FetchFailed as e:
+        msg = str(e)
+        if "HTTP" in msg or "not of a usable type" in msg or "cannot fetch this kind" in msg:
+            return None  # the site answered: no point asking again
+        raise
+    ct = resp.content_type or ""
+    if ct and not ct.lower().startswith(("text/html", "application/xhtml")):
+        return None
+    return resp.body, resp.url, ct
+
+
+def image_relpath(url: str, ext: str) -> str:
+    h = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{h[:2]}/{h}.{ext}"
+
+
+async def fetch_image(fetcher: Fetcher, url: str, image_dir: Path) -> tuple[str | None, str | None, int | None, str | None]:
+    """Download one image into the cache: (relpath, type, size, error)."""
+    if not url.startswith(("http://", "https://")):
+        return None, None, None, "Not an http(s) image."
+    try:
+        resp = await fetcher.get(url, max_bytes=IMAGE_MAX_BYTES, accept=IMAGE_ACCEPT, what="image",
+                                 content_types=("image/",))
+    except FeedError as e:
+        return None, None, None, str(e)
+    ctype = (resp.content_type or "").split(";")[0].strip().lower()
+    ext = IMAGE_TYPES.get(ctype)
+    if ext is None:
+        return None, ctype, len(resp.body), f"Image type {ctype or 'unknown'} is not cached."
+    if not resp.body:
+        return None, ctype, 0, "The image was empty."
+    rel = image_relpath(url, ext)
+    path = image_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(resp.body)
+        os.replace(tmp, path)  # atomic: a killed sync leaves at most a .part file, never a torn image
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return None, ctype, len(resp.body), f"Could not save the image ({e.strerror or e})."
+    return rel, ctype, len(resp.body), None
