@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self._counts_again = False
         self._sync_task = None
         self._digest_task = None
+        self._active_progress_cancel = None  # what Cancel stops while a digest is being written
         self.last_sync_report = None
         self.search_text = ""
         self._previous_key: str | None = None
@@ -162,7 +163,8 @@ class MainWindow(QMainWindow):
         hh.resizeSection(ArticleListModel.SOURCE, 130)
         hh.resizeSection(ArticleListModel.DATE, 86)
         hh.setHighlightSections(False)
-        self.articles.selectionModel().currentRowChanged.connect(self._on_article_changed)
+        # open on selection (a click, j/k, a restore), not on the bare current index Qt sets on focus
+        self.articles.selectionModel().selectionChanged.connect(self._on_article_selection)
         self.articles.clicked.connect(self._on_article_clicked)
 
         self.view_title = QLabel("")
@@ -206,7 +208,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop syncing; what was fetched so far is kept.")
-        self.cancel_button.clicked.connect(self.cancel_sync)
+        self.cancel_button.clicked.connect(self._cancel_clicked)
         self.cancel_button.hide()
         sb.addWidget(self.status_label, 1)
         sb.addPermanentWidget(self.progress)
@@ -244,8 +246,12 @@ class MainWindow(QMainWindow):
         self.act_space = A("Page down / next unread", self.space, "Space")
         self.act_toggle_read = A("Toggle read", self.toggle_read, "M")
         self.act_star = A("Star", self.toggle_star, "S")
-        self.act_open = A("Open original", self.open_original, ["O", "Return", "Enter"],
-                          "Open the article's page in your browser (O)")
+        self.act_open = A("Open original", self.open_original, "O", "Open the article's page in your browser (O)")
+        # Enter opens the original only from the list or the article (the search field needs its Enter)
+        for widget in (self.articles, self.reader):
+            for k in ("Return", "Enter"):
+                sc = QShortcut(QKeySequence(k), widget, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                sc.activated.connect(self.open_original)
         self.act_search = A("Search", self.focus_search, ["/", QKeySequence.StandardKey.Find])
         self._update_summarise()
 
@@ -282,7 +288,7 @@ class MainWindow(QMainWindow):
 
     def _update_summarise(self) -> None:
         ok = digest_available(self.t)
-        self.act_summarise.setEnabled(ok and self._digest_task is None)
+        self.act_summarise.setEnabled(ok and self._digest_task is None and self._sync_task is None)
         self.act_summarise.setToolTip(
             "Write a cited summary of today's articles with your local model" if ok else
             "Daily summaries are not available in this version yet.")
@@ -510,18 +516,19 @@ class MainWindow(QMainWindow):
         self.articles.scrollTo(idx)
 
     def current_row(self) -> int:
-        idx = self.articles.currentIndex()
-        return idx.row() if idx.isValid() else -1
+        rows = self.articles.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
 
     def current_article_id(self) -> int | None:
         a = self.reader.article
         return a.id if a else None
 
-    @Slot(QModelIndex, QModelIndex)
-    def _on_article_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        if not current.isValid():
+    @Slot()
+    def _on_article_selection(self, *_) -> None:
+        row = self.current_row()
+        if row < 0:
             return
-        aid = self.articles_model.id_at(current.row())
+        aid = self.articles_model.id_at(row)
         if aid is not None and aid != self.current_article_id():
             self.show_article_by_id(aid, from_list=True)
 
@@ -712,7 +719,7 @@ class MainWindow(QMainWindow):
     # --- sync ------------------------------------------------------------------------------------------
 
     def start_sync(self, feed_ids: list[int] | None = None, auto: bool = False) -> None:
-        if self._sync_task is not None:
+        if self._sync_task is not None or self._digest_task is not None:
             return
         self.progress.setRange(0, 0)
         self.progress.setValue(0)
@@ -720,6 +727,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.show()
         self.act_cancel.setEnabled(True)
         self.act_sync.setEnabled(False)
+        self.act_summarise.setEnabled(False)
         self.status_label.setText("Syncing…")
         self.sync_events: list[tuple[str, int, int]] = []
 
@@ -741,6 +749,7 @@ class MainWindow(QMainWindow):
 
     def _sync_finished_ui(self) -> None:
         self._sync_task = None
+        self._update_summarise()
         self.progress.hide()
         self.cancel_button.hide()
         self.act_cancel.setEnabled(False)
@@ -764,6 +773,12 @@ class MainWindow(QMainWindow):
         self._sync_finished_ui()
         self.status_label.setText("Sync stopped.")
         return False  # let the helper explain it
+
+    def _cancel_clicked(self) -> None:
+        if self._active_progress_cancel is not None:
+            self._active_progress_cancel()
+        else:
+            self.cancel_sync()
 
     def cancel_sync(self) -> None:
         if self._sync_task is not None:
@@ -965,7 +980,10 @@ class MainWindow(QMainWindow):
         if current is None or current.data(ID_ROLE) is None:
             return
         did = current.data(ID_ROLE)
-        self.tasks.run(lambda: self.t.digest_html(self.t.get_digest(did)), on_done=self.reader.show_html,
+        from ui.digest import digest_page
+
+        self.tasks.run(lambda: self.t.get_digest(did),
+                       on_done=lambda d: self.reader.show_html(digest_page(d, self.reader.palette())),
                        context="opening the digest")
 
     def summarise_today(self) -> None:

@@ -102,8 +102,8 @@ class ArticleView(QTextBrowser):
 
     @Slot(QUrl)
     def _on_anchor(self, url: QUrl) -> None:
-        if url.scheme() == "tidings":
-            m = re.fullmatch(r"article/(\d+)", url.path())
+        if url.scheme() == "tidings":  # tidings:article/ID or tidings://article/ID
+            m = re.fullmatch(r"/*article/(\d+)", (url.host() + url.path()) if url.host() else url.path())
             if m:
                 self.article_link.emit(int(m.group(1)))
             return
