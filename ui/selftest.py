@@ -41,6 +41,10 @@ ARTICLES = [
 ]
 
 
+# Only the article pages say this, not the feed: finding it proves full-text extraction ran.
+FULL_TEXT_MARK = "Reported by the self-test desk."
+
+
 def _feed_xml(base: str) -> bytes:
     now = datetime.now(timezone.utc)
     items = []
@@ -66,7 +70,8 @@ def _feed_xml(base: str) -> bytes:
 
 def _article_html(i: int) -> bytes:
     title, text = ARTICLES[i - 1]
-    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in text.split(". ") if s.strip())
+    paragraphs = "".join(f"<p>{s.strip().rstrip('.')}.</p>" for s in text.split(". ") if s.strip())
+    paragraphs += f"<p>{FULL_TEXT_MARK} The full story continues on the site with quotes and photos.</p>"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
             f"<header><nav>Home · News</nav></header><main><article><h1>{title}</h1>{paragraphs}"
             f"</article></main><footer>Self-test news</footer></body></html>").encode("utf-8")
@@ -225,7 +230,10 @@ def _sync(t, feed_url: str):
     _check(len(articles) == len(ARTICLES), f"expected {len(ARTICLES)} articles, found {len(articles)}")
     titles = {a.title for a in articles}
     _check(titles == {title for title, _ in ARTICLES}, f"unexpected titles {sorted(titles)}")
-    return f"feed {feed.title!r}: {report.new} new articles in {report.seconds:.2f} s", None
+    full = sum(FULL_TEXT_MARK in (a.text or "") for a in articles)
+    _check(full > 0, "no article has the full text of its page (extraction failed)")
+    return (f"feed {feed.title!r}: {report.new} new articles in {report.seconds:.2f} s, "
+            f"full text of {full} extracted"), None
 
 
 def _window(t, png: Path):
