@@ -227,3 +227,42 @@ class Tidings:
 
         syncer = Syncer(self.store, transport=self.transport, clock=self.clock, image_dir=self.image_dir)
         return syncer.run(feed_ids, on_progress=on_progress, cancel=cancel)
+
+    # --- digest (app/digest/service.py does the work) -------------------------------------------
+
+    @property
+    def _digests(self):
+        if getattr(self, "_digest_service", None) is None:
+            from app.digest.service import DigestService
+
+            self._digest_service = DigestService(self.store, self._llm, self.clock, self.data_dir)
+        return self._digest_service
+
+    def digest(self, date=None, *, style=None, model=None, folders=None, since_last=False, extractive=False,
+               on_event=None, cancel=None):
+        """Write, store and return the digest of a local day (default today). Never fails for
+        Ollama trouble: the digest is then extractive and `notice` says why. `on_event(DigestEvent)`
+        streams text and progress from the calling thread; setting `cancel` stops the model."""
+        return self._digests.digest(date, style=style, model=model, folders=folders, since_last=since_last,
+                                    extractive=extractive, on_event=on_event, cancel=cancel)
+
+    def digests(self):
+        return self._digests.digests()
+
+    def get_digest(self, digest_id: int):
+        return self._digests.get_digest(digest_id)
+
+    def digest_styles(self) -> list[str]:
+        return self._digests.digest_styles()
+
+    def digest_markdown(self, digest) -> str:
+        return self._digests.digest_markdown(digest)
+
+    def digest_html(self, digest) -> str:
+        return self._digests.digest_html(digest)
+
+    def llm_models(self) -> list[str]:
+        return self._digests.llm_models()
+
+    def pull_model(self, name: str, on_progress=None) -> None:
+        self._digests.pull_model(name, on_progress)
