@@ -118,9 +118,13 @@ def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = Non
         load_stylesheet(app)
         window = MainWindow(t)
         server = listen(name, window.bring_forward)
+        app.aboutToQuit.connect(window.shutdown)
         window.show()
         rc = app.exec()
         server.close()
+        window.shutdown()  # also when the loop ended without a close (logout, app.exit)
+        window.close()
+        window.deleteLater()
         return rc
     finally:
         t.close()

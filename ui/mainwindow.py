@@ -328,16 +328,20 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event):  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save the window's state and stop background work (closing, or the app quitting)."""
+        if getattr(self, "_shut_down", False):
+            return
+        self._shut_down = True
         self.save_state()
-        if self._sync_task:
-            self._sync_task.cancel.set()
-        if self._digest_task:
-            self._digest_task.cancel.set()
         self._read_timer.stop()
+        self._sync_timer.stop()
         self.tasks.shutdown()
         if self._tray:
             self._tray.hide()
-        super().closeEvent(event)
 
     def bring_forward(self) -> None:
         if self.isMinimized():
