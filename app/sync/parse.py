@@ -319,7 +319,10 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
         if summary and content_html and summary == content_html:
             summary = ""
         title = plain(e.get("title"))
-        published = parse_date(e.get("published"))
+        raw_published = e.get("published")
+        if raw_published and _date_from_guid(e.get("id"), raw_published):
+            raw_published = None  # fastfeedparser reads a date out of a guid like "1"; that is no date
+        published = parse_date(raw_published)
         updated = parse_date(e.get("updated"))
         authors = _authors(e)
         entries.append(ParsedEntry(
@@ -332,6 +335,17 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
     if not entries and not title and not site:
         return None  # let feedparser have a go; it says why it cannot read it
     return ParsedFeed(title=title, site_url=site, entries=entries)
+
+
+def _date_from_guid(guid, raw_published) -> bool:
+    if not guid or not isinstance(guid, str) or guid.startswith(("http://", "https://")):
+        return False
+    try:
+        from fastfeedparser.main import _parse_date as ffp_date
+
+        return ffp_date(guid) == raw_published
+    except Exception:  # noqa: BLE001 - a private helper may change; then we just keep the date
+        return False
 
 
 def _body_html(value: str, ctype: str, base: str) -> str:
@@ -397,7 +411,7 @@ def _enclosures(items, base: str) -> list[Enclosure]:
 def _parse_feedparser(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     import feedparser
 
-    headers = {"content-location": url}
+    headers = {}  # no content-location: feedparser would resolve guids like "1" against it
     if content_type:
         headers["content-type"] = content_type
     try:
