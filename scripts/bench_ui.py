@@ -1,0 +1,265 @@
+"""Desktop reader benchmarks (figures, not pass/fail tests).
+
+    .venv/bin/python scripts/bench_ui.py [--articles 100000] [--feeds 500] [--store DIR] [--sync-feeds 500]
+
+Measures, each in a fresh process (offscreen Qt unless QT_QPA_PLATFORM says otherwise):
+1. time to first paint of the main window over a store of N articles, and time until the
+   initial view (All unread: every article) is listed and painted;
+2. switching between feeds: click-to-painted-list time over 30 feeds (median, max);
+3. RSS after opening the All unread view (and scrolling through it);
+4. the longest event-loop stall while a sync of many feeds runs against a loopback server
+   (a 5 ms QTimer heartbeat measures the gaps).
+Targets from the issue: first paint <= 1 s, feed switch <= 50 ms, RSS <= 300 MB, stall < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+T_START = time.perf_counter()
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+def build_store(path: Path, articles: int, feeds: int) -> None:
+    from app.core import make_tidings
+    from app.models import ParsedEntry, ParsedFeed
+
+    marker = path / f"built-{articles}-{feeds}"
+    if marker.exists():
+        return
+    t0 = time.perf_counter()
+    path.mkdir(parents=True, exist_ok=True)
+    t = make_tidings(path, clock=lambda: NOW)
+    per = articles // feeds
+    body = "<p>" + "A sentence of an article about something that happened. " * 20 + "</p>"
+    for f in range(feeds):
+        folder = f"Folder {f % 12}" if f % 5 else None
+        feed = t.subscribe(f"http://127.0.0.1:9/bench/{f}.xml", folder=folder, title=f"Bench feed {f:03d}")
+        entries = [ParsedEntry(guid=f"{f}-{i}", url=f"https://example.org/{f}/{i}", title=f"Story {i} of feed {f}",
+                               authors="", published=NOW - timedelta(minutes=7 * i + f), updated=None,
+                               summary="", content_html=body) for i in range(per)]
+        t.store.save_entries(feed.id, ParsedFeed(f"Bench feed {f:03d}", None, entries), now=NOW)
+    t.update_search()
+    t.close()
+    marker.touch()
+    print(f"# built a store of {articles} articles in {feeds} feeds in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+
+
+# --- child processes: one measurement each -----------------------------------------------------------
+
+
+def child_paint(store: str) -> dict:
+    """Process start -> window painted; -> All unread (every article) listed and painted; RSS; switches."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(["bench"])
+    from app.core import make_tidings
+    from ui.mainwindow import MainWindow
+    from ui.theme import load_stylesheet
+
+    load_stylesheet(app)
+    t = make_tidings(store, clock=lambda: NOW)
+    t.set_setting("mark_read_delay_seconds", -1)
+    marks: dict[str, float] = {}
+
+    class Painted(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802
+            if ev.type() == QEvent.Type.Paint:
+                marks.setdefault("window", time.perf_counter())
+                if w.articles_model.rowCount() > 0 and obj is w.articles.viewport():
+                    marks.setdefault("list", time.perf_counter())
+            return False
+
+    t_window = time.perf_counter()
+    w = MainWindow(t, remember=False, timers=False)
+    spy = Painted()
+    w.installEventFilter(spy)
+    w.articles.viewport().installEventFilter(spy)
+    w.resize(1280, 800)
+    w.show()
+    deadline = time.perf_counter() + 30
+    while "list" not in marks and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    out = {
+        "articles_listed": w.articles_model.rowCount(),
+        "view": w.current_key,
+        "first_paint_since_process_start_ms": (marks["window"] - T_START) * 1000,
+        "first_paint_since_window_created_ms": (marks["window"] - t_window) * 1000,
+        "all_unread_listed_and_painted_since_process_start_ms": (marks["list"] - T_START) * 1000,
+        "all_unread_listed_and_painted_since_window_created_ms": (marks["list"] - t_window) * 1000,
+        "rss_mb_all_unread_open": rss_mb(),
+    }
+    # scroll through the list as a person would (page by page for a while): rows are fetched lazily
+    bar = w.articles.verticalScrollBar()
+    for _ in range(200):
+        bar.setValue(bar.value() + bar.pageStep())
+        w.articles.viewport().repaint()
+    bar.setValue(bar.maximum())
+    w.articles.viewport().repaint()
+    app.processEvents()
+    out["rss_mb_after_scrolling_200_pages_and_end"] = rss_mb()
+    out["row_blocks_fetched"] = w.articles_model.fetches
+
+    # feed switches: select -> ids in (background) -> list painted
+    keys = [k for k in w.sources_model.keys() if k.startswith("feed:")][:30]
+    times = []
+    for k in keys:
+        gen = w._load_gen
+        t0 = time.perf_counter()
+        w.select_source(k)
+        while not (w._load_gen > gen and w.tasks.active == 0 and w.articles_model.rowCount()
+                   and w.current_key == k and w.articles_model.ids and
+                   w.articles_model.article_row(0).feed_id == int(k.split(":")[1])):
+            app.processEvents()
+        w.articles.viewport().repaint()
+        times.append((time.perf_counter() - t0) * 1000)
+    out["feed_switch_ms_median"] = statistics.median(times)
+    out["feed_switch_ms_max"] = max(times)
+    # and back to All unread (100k ids)
+    t0 = time.perf_counter()
+    gen = w._load_gen
+    w.select_source("smart:unread")
+    while not (w._load_gen > gen and w.tasks.active == 0 and w.current_key == "smart:unread"):
+        app.processEvents()
+    w.articles.viewport().repaint()
+    out["switch_to_all_unread_ms"] = (time.perf_counter() - t0) * 1000
+    out["rss_mb_end"] = rss_mb()
+    w.close()
+    t.close()
+    return out
+
+
+def child_sync(data: str, feeds: int) -> dict:
+    """Longest gap of a 5 ms heartbeat while the window syncs `feeds` feeds from a loopback server."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from feedserver import CORPUS, FeedServer
+
+    app = QApplication(["bench"])
+    from app.core import make_tidings
+    from ui.mainwindow import MainWindow
+
+    files = sorted(p for p in CORPUS.iterdir() if p.suffix in (".rss", ".atom", ".xml", ".json"))
+    with FeedServer() as server:
+        for i in range(feeds):
+            server.file(f"/feed/{i}{files[i % len(files)].suffix}", files[i % len(files)])
+        t = make_tidings(data)
+        # offline extras would reach the corpus' real sites: keep the benchmark on loopback
+        t.set_setting("full_text", False)
+        t.set_setting("images", False)
+        t.set_setting("mark_read_delay_seconds", -1)
+        for i in range(feeds):
+            t.subscribe(server.url(f"/feed/{i}{files[i % len(files)].suffix}"), title=f"Corpus {i}")
+        w = MainWindow(t, remember=False, timers=False)
+        w.resize(1280, 800)
+        w.show()
+        w.tasks.wait_idle(30)
+        w.select_source("smart:unread")
+        w.tasks.wait_idle(30)
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def beat():
+            now = time.perf_counter()
+            gaps.append((now - last[0]) * 1000)
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(5)
+        timer.timeout.connect(beat)
+        timer.start()
+        t0 = time.perf_counter()
+        w.start_sync()
+        while w._sync_task is not None and time.perf_counter() - t0 < 300:
+            app.processEvents()
+            time.sleep(0.0005)
+        seconds = time.perf_counter() - t0
+        # what the person sees right after: the refreshed lists
+        w.tasks.wait_idle(30)
+        timer.stop()
+        report = w.last_sync_report
+        gaps.sort()
+        out = {
+            "sync_feeds": feeds,
+            "sync_seconds": seconds,
+            "sync_new_articles": report.new if report else None,
+            "sync_failed_feeds": len(report.failed) if report else None,
+            "progress_events": len(w.sync_events),
+            "heartbeats": len(gaps),
+            "stall_max_ms": gaps[-1] if gaps else None,
+            "stall_p99_ms": gaps[int(len(gaps) * 0.99)] if gaps else None,
+            "stall_median_ms": statistics.median(gaps) if gaps else None,
+            "unread_after": t.counts()["unread"],
+        }
+        w.close()
+        t.close()
+    return out
+
+
+def run_child(*args: str) -> dict:
+    cmd = [sys.executable, __file__, *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--feeds", type=int, default=500)
+    ap.add_argument("--store", default="/tmp/tidings-bench-ui/store")
+    ap.add_argument("--sync-feeds", type=int, default=500)
+    ap.add_argument("--child", choices=["paint", "sync"])
+    ap.add_argument("--data")
+    args = ap.parse_args()
+    if args.child == "paint":
+        print(json.dumps(child_paint(args.data)))
+        return 0
+    if args.child == "sync":
+        print(json.dumps(child_sync(args.data, args.sync_feeds)))
+        return 0
+
+    store = Path(args.store)
+    build_store(store, args.articles, args.feeds)
+    results = {"articles": args.articles, "feeds": args.feeds, "platform": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    runs = [run_child("--child", "paint", "--data", str(store)) for _ in range(3)]
+    best = min(runs, key=lambda r: r["first_paint_since_process_start_ms"])
+    results.update(best)
+    results["first_paint_since_process_start_ms_runs"] = [round(r["first_paint_since_process_start_ms"]) for r in runs]
+    sync_dir = Path(f"/tmp/tidings-bench-ui/sync-{os.getpid()}")
+    results.update(run_child("--child", "sync", "--data", str(sync_dir), "--sync-feeds", str(args.sync_feeds)))
+    for k, v in results.items():
+        print(f"{k:58s} {round(v, 1) if isinstance(v, float) else v}")
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
