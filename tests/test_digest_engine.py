@@ -155,10 +155,10 @@ def test_numbers_not_in_the_articles_are_dropped(standin, articles):
 
 
 def test_output_cut_at_the_token_cap_ends_at_a_full_sentence(standin, articles):
-    standin.backend = ScriptBackend(lambda m, o: "Storm Elena flooded towns in Portugal. " * 3 + "Officials said that the")
+    standin.backend = ScriptBackend(lambda m, o: default_reply(m, o) + " Officials said that the")
     d = writer(standin).write(articles, DAY)
     for item in d.items:
-        assert re.search(r"[.!?”\"]$", item.text), item.text
+        assert re.search(r"[.!?”\"]$", item.text) and "said that the" not in item.text, item.text
 
 
 def test_labels_and_markdown_from_the_model_are_cleaned(standin, articles):
@@ -293,3 +293,18 @@ def test_repair_keeps_verbatim_quotes_with_normalised_marks_and_elisions():
     assert repair('Berg said it was "still ... too high".', src)[1] == []
     kept, dropped = repair('Berg said it was "too high for comfort". Rates will rise.', src)
     assert dropped and kept == "Rates will rise."
+
+
+def test_echoed_instructions_repeats_and_unsupported_sentences_are_dropped(standin, articles):
+    def reply(messages, options):
+        p = messages[-1]["content"]
+        if "Storm Elena" in p and "paragraph" in p:
+            return ("You write a short, factual morning news briefing. "
+                    "Storm Elena flooded towns in northern Portugal on Thursday. "
+                    "Storm Elena flooded towns in northern Portugal on Thursday. "
+                    "Experts blame climate policy failures by distant governments.")
+        return default_reply(messages, options)
+
+    standin.backend = ScriptBackend(reply)
+    d = writer(standin).write(articles, DAY)
+    assert d.items[0].text == "Storm Elena flooded towns in northern Portugal on Thursday."

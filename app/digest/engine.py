@@ -126,6 +126,7 @@ class DigestWriter:
         self.cancelled = False
         self.model_calls = 0
         self.cache_hits = 0
+        self.fallbacks = 0  # stories whose model text failed the checks (their own sentences are used)
         self._confirms = 0
 
     # --- public ----------------------------------------------------------------------------
@@ -145,7 +146,10 @@ class DigestWriter:
         self._emit(DigestEvent("progress", done=0, total=total))
         summaries: list[str] = []
         for n, (story, item) in enumerate(zip(stories, items)):
-            text = self._story_text(n, story) if self._model_on() else ""
+            model_on = self._model_on()
+            text = self._story_text(n, story) if model_on else ""
+            if model_on and not text:
+                self.fallbacks += 1
             item.text = text or self._extractive_text(story)
             summaries.append(item.text)
             self._emit(DigestEvent("item", index=n, item=_copy(item)))
@@ -166,6 +170,9 @@ class DigestWriter:
         if self.failure is not None:
             notices.append(f"{self.failure} What the model wrote is kept; the rest of this digest is "
                            "taken from the articles' own sentences.")
+        if self.fallbacks and self.failure is None:
+            notices.append(f"{self.fallbacks} of {total} {'story is' if total == 1 else 'stories are'} in the articles' "
+                           "own words: what the model wrote for them did not pass the checks against the articles.")
         if self.cancelled:
             notices.append("Cancelled: the stories not yet written are taken from the articles' own sentences.")
         digest = Digest(
@@ -230,6 +237,9 @@ class DigestWriter:
         cut = getattr(getattr(self.llm, "last", None), "done_reason", None) == "length"
         return text, cut
 
+    def _instr(self, kind: str) -> str:
+        return self.style.prompts["system"] + "\n" + re.sub(r"\{\w+\}", " ", self.style.prompts.get(kind, ""))
+
     def _store(self, key: str, value: str) -> None:
         """Remember a finished piece; an unusable answer is remembered too, so it is not re-asked."""
         self.cache.cache_put(key, value or NOTHING)
@@ -276,8 +286,8 @@ class DigestWriter:
         try:
             raw, cut = self._call(key, prompt, words, index=n)
         except _Stop as stop:
-            return _finish(stop.args[0] if stop.args else "", source, words, kind, cut=True)
-        text = _finish(raw, source, words, kind, cut)
+            return _finish(stop.args[0] if stop.args else "", source, words, kind, True, self._instr(kind))
+        text = _finish(raw, source, words, kind, cut, self._instr(kind))
         self._store(key, text)
         return text
 
@@ -304,7 +314,7 @@ class DigestWriter:
             raw, cut = self._call(key, prompt, words, part="why")
         except _Stop:
             return ""
-        text = _finish(raw, _source_text(lead), words, "why", cut)
+        text = _finish(raw, _source_text(lead), words, "why", cut, self._instr("why"))
         self._store(key, text)
         return text
 
@@ -322,7 +332,8 @@ class DigestWriter:
         line = _clean(raw).split("\n")[0].replace('"', "").strip(" -*#")
         line = truncate_words(line, int(words * 1.5)).rstrip(" …")
         source = "\n".join(_source_text(s) for s in stories[:3])
-        line, dropped = repair(line, source) if line else ("", [])
+        line, dropped = (repair(line, source, min_support=MIN_SUPPORT["headline"], instructions=self._instr("headline"))
+                         if line else ("", []))
         if len(line.split()) < 2:
             line = ""
         self._store(key, line)
@@ -338,7 +349,7 @@ class DigestWriter:
                                   part="closing")
         except _Stop:
             return ""
-        text = _finish(raw, "\n".join(_source_text(s) for s in stories), words, "closing", cut)
+        text = _finish(raw, "\n".join(_source_text(s) for s in stories), words, "closing", cut, self._instr("closing"))
         text = _first_sentence(text, int(words * 1.5)) if text else ""
         self._store(key, text)
         return text
@@ -403,13 +414,17 @@ def _clean(raw: str) -> str:
     return text
 
 
-def _finish(raw: str, source: str, words: int, kind: str, cut: bool) -> str:
+# the share of a sentence's content words that must be in its articles ("nothing not in them")
+MIN_SUPPORT = {"lead": 0.5, "also": 0.5, "brief": 0.5, "why": 0.4, "headline": 0.5, "closing": 0.0}
+
+
+def _finish(raw: str, source: str, words: int, kind: str, cut: bool, instructions: str = "") -> str:
     text = " ".join(_clean(raw).split())
     if not text:
         return ""
     if cut or not re.search(r"[.!?][\"'”’)\]]*$", text):
         text = trim_to_sentence(text)
-    text, dropped = repair(text, source)
+    text, dropped = repair(text, source, min_support=MIN_SUPPORT.get(kind, 0.5), instructions=instructions)
     if dropped:
         log.info("dropped unsupported sentences: %s", dropped)
     if not text:

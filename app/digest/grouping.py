@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from app.digest.text import article_text, keywords
+from app.digest.text import article_text, keywords, weighted_keywords
 from app.models import Article
 
 MERGE = 0.40  # cosine at or above which two articles are the same story
@@ -68,8 +68,9 @@ def _vectors(articles: Sequence[Article]) -> tuple[list[dict[str, float]], list[
     titles: list[set[str]] = []
     for a in articles:
         t = keywords(a.title)
-        lead = keywords(" ".join(article_text(a).split()[:LEAD_WORDS]))
-        c = Counter(lead)
+        c: Counter = Counter()
+        for w, weight in weighted_keywords(" ".join(article_text(a).split()[:LEAD_WORDS])):
+            c[w] += weight
         for w in t:
             c[w] += 2
         docs.append(c)
@@ -82,7 +83,7 @@ def _vectors(articles: Sequence[Article]) -> tuple[list[dict[str, float]], list[
     common = max(3, math.ceil(n / 2))
     vecs = []
     for c in docs:
-        v = {w: (1 + math.log(tf)) * (math.log((n + 1) / df[w]) + 0.5) for w, tf in c.items() if df[w] < common}
+        v = {w: (1 + math.log(max(tf, 1.0))) * (math.log((n + 1) / df[w]) + 0.5) for w, tf in c.items() if df[w] < common}
         norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
         vecs.append({w: x / norm for w, x in v.items()})
     return vecs, titles

@@ -136,19 +136,42 @@ STOPWORDS = frozenset(
     said says say new news today report reports year years week day told according one two first last
     percent per cent mr mrs ms will may might just""".split()
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+_WORD = re.compile(r"\d[\d,.]*\d|[A-Za-z0-9\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f'’\-]*")
+
+
+def weighted_keywords(text: str) -> list[tuple[str, float]]:
+    """Content words (stemmed), each with a weight: names and numbers count double — they are
+    what tells one story from another ("Storm Elena", "4.5") more than common words do."""
+    out = []
+    for m in _WORD.finditer(text):
+        raw = m.group(0)
+        w = raw.lower().replace("’", "'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        w = w.strip("'-").replace(",", "")
+        if len(w) < 2 or w in STOPWORDS:
+            continue
+        before = text[max(0, m.start() - 3):m.start()].strip()
+        is_name = raw[0].isupper() and before != "" and before[-1] not in ".!?\"“:"
+        weight = 2.0 if (is_name or raw[0].isdigit()) else 1.0
+        out.append((w if raw[0].isdigit() else stem(w), weight))
+    return out
 
 
 def keywords(text: str) -> list[str]:
-    out = []
-    for w in _WORD.findall(text):
-        w = w.lower().replace("’", "'")
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.strip("'-")
-        if len(w) < 2 or w in STOPWORDS:
-            continue
-        if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+    return [w for w, _ in weighted_keywords(text)]
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ed", "ers", "er", "es", "s", "ly")
+
+
+def stem(w: str) -> str:
+    """A crude suffix stripper: floods/flooded/flooding -> flood, evacuated/evacuate -> evacuat."""
+    if len(w) > 4 and not w[0].isdigit():
+        for suf in _SUFFIXES:
+            if w.endswith(suf) and len(w) - len(suf) >= 3 and not (suf == "s" and w.endswith("ss")):
+                w = w[: -len(suf)]
+                break
+        if len(w) > 4 and w.endswith("e"):
             w = w[:-1]
-        out.append(w)
-    return out
+    return w

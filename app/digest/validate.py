@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from app.digest.text import article_text, normalise, sentences
+from app.digest.text import article_text, keywords, normalise, sentences
 from app.models import Article, Digest
 
 SECTIONS = ("lead", "also", "brief")
@@ -55,21 +55,38 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(normalise(text))}
 
 
-def repair(text: str, source_text: str) -> tuple[str, list[str]]:
-    """Drop each sentence that quotes words not in the source, or states a number not in it.
+def support(sentence: str, source_words: set[str]) -> float:
+    """The share of a sentence's content words (stemmed) that occur in the source."""
+    words = keywords(sentence)
+    if not words:
+        return 1.0
+    return sum(1 for w in words if w in source_words) / len(words)
+
+
+def repair(text: str, source_text: str, *, min_support: float = 0.0, instructions: str = "") -> tuple[str, list[str]]:
+    """Drop each sentence that quotes words not in the source, states a number not in it, repeats
+    an earlier sentence, echoes the instructions, or (with ``min_support``) is mostly words the
+    source does not have.
 
     Returns (kept text, dropped sentences). Rephrasing a quote = dropping it: what is left is
     only what the articles support."""
     src = normalise(source_text)
     src_numbers = _numbers(source_text)
-    kept, dropped = [], []
+    src_words = set(keywords(source_text)) if min_support else set()
+    instr = normalise(instructions).lower()
+    kept, dropped, seen = [], [], set()
     for s in sentences(text):
-        quotes_ok = all(quote_in(q, src) for q in find_quotes(s))
+        ok = all(quote_in(q, src) for q in find_quotes(s))
         # an unbalanced quote mark cannot be checked: drop the marks, keep the words if supported
         if normalise(s).count('"') % 2:
             s = s.replace('"', "").replace("“", "").replace("”", "")
-        numbers_ok = _numbers(s) <= src_numbers
-        (kept if quotes_ok and numbers_ok else dropped).append(s)
+        ok = ok and _numbers(s) <= src_numbers
+        key = normalise(s).lower()
+        ok = ok and key not in seen
+        ok = ok and not (instr and len(key.split()) >= 4 and key.rstrip(".!?") in instr and key.rstrip(".!?") not in src.lower())
+        ok = ok and (not min_support or support(s, src_words) >= min_support)
+        seen.add(key)
+        (kept if ok else dropped).append(s)
     return " ".join(kept), dropped
 
 

@@ -267,6 +267,8 @@ class OllamaStandIn:
                         self._line(h, self._chunk(name, piece, False))
             except (BrokenPipeError, ConnectionResetError):
                 return  # the client went away (cancel): stop generating, like Ollama
+            if reason == "stop" and getattr(self.backend, "last_finish_reason", None) == "length":
+                reason = "length"
             final = self._chunk(name, "" if stream else "".join(pieces), True)
             final.update(
                 done_reason=reason,
