@@ -5,6 +5,7 @@
     python packaging/build.py deb tarball     # Linux: .deb and portable .tar.gz (runs freeze first if needed)
     python packaging/build.py installer       # Windows: Inno Setup installer (needs iscc on PATH)
     python packaging/build.py dmg             # macOS: Tidings.app inside a .dmg (needs hdiutil)
+    python packaging/build.py depends         # Linux: the Debian packages the .deb depends on
 
 Everything lands in packaging/out/ (git-ignored): out/dist/ holds the frozen app, and the
 installers are named tidings_<version>_<arch>.deb, tidings-<version>-linux-<arch>.tar.gz,
@@ -42,16 +43,20 @@ VERSION = app_version()
 
 # Debian packages holding the system libraries the bundled Qt loads (offscreen, xcb and wayland
 # platforms). `a | b` keeps both the pre- and post-64-bit-time names (Ubuntu 24.04 renamed some).
+# The spec leaves these system libraries out of the bundle (LINUX_SYSTEM_LIBS); build.py checks
+# that every library the bundle needs and lacks comes from one of these packages.
 DEB_DEPENDS = [
-    "libglib2.0-0t64 | libglib2.0-0",
-    "libegl1", "libgl1", "libopengl0", "libx11-6", "libx11-xcb1",
-    "libdbus-1-3", "libfontconfig1", "libfreetype6", "libxkbcommon0", "libxkbcommon-x11-0",
-    "libxcb1", "libxcb-cursor0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1",
+    "libstdc++6", "zlib1g", "libexpat1", "libpng16-16t64 | libpng16-16",
+    "libglib2.0-0t64 | libglib2.0-0", "libdbus-1-3", "libfontconfig1", "libfreetype6",
+    "libegl1", "libgl1", "libopengl0", "libx11-6", "libx11-xcb1", "libxkbcommon0", "libxkbcommon-x11-0",
+    "libxcb1", "libxcb-cursor0", "libxcb-glx0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1",
     "libxcb-randr0", "libxcb-render-util0", "libxcb-render0", "libxcb-shape0", "libxcb-shm0",
     "libxcb-sync1", "libxcb-util1", "libxcb-xfixes0", "libxcb-xkb1",
     "libwayland-client0", "libwayland-cursor0", "libwayland-egl1",
-    "fontconfig-config",
+    "libgssapi-krb5-2", "libbrotli1", "libzstd1", "libuuid1", "fontconfig-config",
 ]
+# Part of every Debian/Ubuntu system (Essential or required by libc6): no need to list them.
+BASE_PACKAGES = {"libc6", "libgcc-s1"}
 DEB_RECOMMENDS = ["fonts-dejavu-core | fonts-liberation2 | fonts-noto-core", "hicolor-icon-theme"]
 
 
@@ -109,6 +114,76 @@ def glibc_floor(tree: Path) -> str:
     return f"{best[0]}.{best[1]}"
 
 
+def elf_needed(path: Path) -> list[str] | None:
+    """DT_NEEDED entries of a 64-bit little-endian ELF file (None if it is not one)."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return None
+    shoff = int.from_bytes(data[0x28:0x30], "little")
+    shentsize = int.from_bytes(data[0x3A:0x3C], "little")
+    shnum = int.from_bytes(data[0x3C:0x3E], "little")
+    sections = []
+    for i in range(shnum):
+        h = data[shoff + i * shentsize: shoff + (i + 1) * shentsize]
+        sections.append((int.from_bytes(h[4:8], "little"), int.from_bytes(h[0x18:0x20], "little"),
+                         int.from_bytes(h[0x20:0x28], "little"), int.from_bytes(h[0x28:0x2C], "little")))
+    needed = []
+    for kind, offset, size, link in sections:
+        if kind != 6:  # SHT_DYNAMIC
+            continue
+        str_offset = sections[link][1]
+        for pos in range(offset, offset + size, 16):
+            tag = int.from_bytes(data[pos:pos + 8], "little")
+            if tag == 0:
+                break
+            if tag == 1:  # DT_NEEDED
+                start = str_offset + int.from_bytes(data[pos + 8:pos + 16], "little")
+                needed.append(data[start:data.index(b"\0", start)].decode())
+    return needed
+
+
+def check_deb_depends(tree: Path, depends: list[str]) -> None:
+    """Every shared library the bundle needs but does not carry must come from a package the .deb
+    depends on: resolve each through ldconfig, ask dpkg which package owns it, compare."""
+    bundled = {p.name for p in tree.rglob("*")}
+    wanted: dict[str, str] = {}
+    for p in tree.rglob("*"):
+        if p.is_file() and not p.is_symlink() and (p.suffix == ".so" or ".so." in p.name or os.access(p, os.X_OK)):
+            for lib in elf_needed(p) or []:
+                if lib not in bundled:
+                    wanted.setdefault(lib, str(p.relative_to(tree)))
+    cache = {}
+    for line in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout.splitlines():
+        m = re.match(r"\s+(\S+) \(([^)]*)\) => (\S+)", line)
+        if m and (platform.machine() != "x86_64" or "x86-64" in m.group(2)):
+            cache.setdefault(m.group(1), m.group(3))
+    allowed = BASE_PACKAGES | {alt.split()[0] for group in depends for alt in group.split("|")}
+    problems, owners = [], set()
+    for lib, user in sorted(wanted.items()):
+        path = cache.get(lib)
+        if not path:
+            problems.append(f"{lib} (needed by {user}) is not installed here, so its package is unknown")
+            continue
+        candidates = {path, os.path.realpath(path)}
+        candidates |= {c.replace("/usr/lib/", "/lib/", 1) for c in candidates if c.startswith("/usr/lib/")}
+        candidates |= {"/usr" + c for c in candidates if c.startswith("/lib/")}
+        owner = None
+        for c in candidates:
+            r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+            if r.returncode == 0:
+                owner = r.stdout.split(":", 1)[0].split(",")[0].strip()
+                break
+        if owner is None:
+            problems.append(f"{lib} ({path}) belongs to no Debian package")
+        elif owner not in allowed:
+            problems.append(f"{lib} (needed by {user}) comes from {owner}, which the .deb does not depend on")
+        else:
+            owners.add(owner)
+    if problems:
+        raise SystemExit("[build] the .deb's Depends are incomplete:\n  " + "\n  ".join(problems))
+    log(f"Depends checked: the bundle needs {len(wanted)} system libraries, from {len(owners)} packages it depends on")
+
+
 def metainfo_text() -> str:
     text = (HERE / "linux" / f"{APP_ID}.metainfo.xml").read_text(encoding="utf-8")
     return text.replace("@VERSION@", VERSION).replace("@DATE@", dt.date.today().isoformat())
@@ -144,6 +219,7 @@ def deb() -> Path:
 
     installed_kib = (tree_size(root) + 1023) // 1024
     depends = [f"libc6 (>= {glibc_floor(opt)})"] + DEB_DEPENDS
+    check_deb_depends(opt, depends)
     control = "\n".join([
         "Package: tidings",
         f"Version: {VERSION}",
@@ -233,7 +309,13 @@ def dmg() -> Path:
     return target
 
 
-STEPS = {"freeze": freeze, "deb": deb, "tarball": tarball, "installer": installer, "dmg": dmg}
+def depends() -> None:
+    """Print the Debian packages the .deb depends on, one a line (alternatives as `a | b`)."""
+    for group in DEB_DEPENDS:
+        print(group)
+
+
+STEPS = {"depends": depends, "freeze": freeze, "deb": deb, "tarball": tarball, "installer": installer, "dmg": dmg}
 DEFAULT = {"linux": ["freeze", "deb", "tarball"], "win32": ["freeze", "installer"], "darwin": ["freeze", "dmg"]}
 
 
@@ -247,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown step(s) {' '.join(unknown)}; choose from {' '.join(STEPS)}")
     OUT.mkdir(parents=True, exist_ok=True)
+    if steps == ["depends"]:
+        return depends() or 0
     log(f"Tidings {VERSION} on {sys.platform}/{arch()}: {' '.join(steps)}")
     for step in steps:
         STEPS[step]()

@@ -23,23 +23,35 @@ if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
   "$PY" -m pip install -q -r packaging/requirements.txt
 fi
 
-# System tools and the libraries the bundled Qt needs (also the .deb's Depends).
-need=()
-command -v dpkg-deb >/dev/null || need+=(dpkg)
-command -v appstreamcli >/dev/null || need+=(appstream)
-command -v desktop-file-validate >/dev/null || need+=(desktop-file-utils)
-for lib in libEGL.so.1 libGL.so.1 libfontconfig.so.1 libxkbcommon.so.0 libdbus-1.so.3 libglib-2.0.so.0 libX11.so.6; do
-  ldconfig -p 2>/dev/null | grep -q "$lib" || { need+=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0 libx11-6 libfreetype6); break; }
-done
+# System tools, and the .deb's Depends: build.py checks every system library the bundle needs
+# against them, and the frozen app's self-test runs on them, so they must be installed here too.
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; fi
-if [ ${#need[@]} -gt 0 ]; then
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+groups=()
+command -v dpkg-deb >/dev/null || groups+=(dpkg)
+command -v appstreamcli >/dev/null || groups+=(appstream)
+command -v desktop-file-validate >/dev/null || groups+=(desktop-file-utils)
+while read -r group; do
+  found=""
+  for alt in ${group//|/ }; do installed "$alt" && found=1 && break; done
+  [ -n "$found" ] || groups+=("$group")
+done < <("$PY" packaging/build.py depends)
+if [ ${#groups[@]} -gt 0 ]; then
   if { [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; } && command -v apt-get >/dev/null; then
+    $SUDO apt-get update -qq >/dev/null || true
+    need=()
+    for group in "${groups[@]}"; do
+      pick=""
+      for alt in ${group//|/ }; do  # the first alternative this system's apt knows
+        if apt-cache show "$alt" >/dev/null 2>&1; then pick=$alt; break; fi
+      done
+      need+=("${pick:-${group%%|*}}")
+    done
     echo "[packaging] apt-get install ${need[*]}"
-    $SUDO apt-get update -qq >/dev/null
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   else
-    echo "[packaging] missing ${need[*]}: install them (not root, or no apt-get), going on" >&2
+    echo "[packaging] missing ${groups[*]}: install them (not root, or no apt-get); going on" >&2
   fi
 fi
 
