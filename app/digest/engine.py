@@ -135,7 +135,8 @@ class DigestWriter:
         arts = [a for a in articles]
         notices: list[str] = [notice] if notice else []
         confirm = self._confirm if (self._model_on() and self.confirm_borderline) else None
-        stories = assign_sections(group_stories(arts, confirm=confirm), self.style.limits.get("also_max", 5))
+        stories = assign_sections(group_stories(arts, confirm=confirm, max_confirms=MAX_CONFIRMS),
+                                  self.style.limits.get("also_max", 5))
         items = [
             DigestItem(section=s.section, title=s.title, text="", article_ids=s.article_ids,
                        sources=s.sources, url=next((a.url for a in s.articles if a.url), None))
@@ -201,15 +202,19 @@ class DigestWriter:
     def _options(self, words: int) -> dict:
         return {"num_ctx": self.num_ctx, "num_predict": int(words * 2 + 16), "temperature": self.temperature}
 
-    def _call(self, key: str, prompt: str, words: int, *, index=None, part=None, system=True) -> tuple[str, bool]:
-        """(text, cut) from cache or the model; streams "text" events. Raises _Stop."""
+    def _cached(self, key: str, *, index=None, part=None) -> str | None:
+        """A finished piece from the cache ("" when the model's answer was unusable), else None."""
         cached = self.cache.cache_get(key)
-        if cached is not None:
-            self.cache_hits += 1
-            cached = "" if cached == NOTHING else cached
-            if index is not None or part is not None:
-                self._emit(DigestEvent("text", index=index, part=part, text=cached))
-            return cached, False
+        if cached is None:
+            return None
+        self.cache_hits += 1
+        cached = "" if cached == NOTHING else cached
+        if cached and (index is not None or part is not None):
+            self._emit(DigestEvent("text", index=index, part=part, text=cached))
+        return cached
+
+    def _call(self, key: str, prompt: str, words: int, *, index=None, part=None, system=True) -> tuple[str, bool]:
+        """(raw text, cut at the token cap) from the model; streams "text" events. Raises _Stop."""
         messages = []
         if system:
             messages.append({"role": "system", "content": self.style.prompts["system"]})
@@ -282,6 +287,9 @@ class DigestWriter:
                     self._emit(DigestEvent("text", index=n, text=text))
                     return text
         key = self._map_key(kind, story)
+        hit = self._cached(key, index=n)
+        if hit is not None:
+            return hit
         prompt = self.style.render(kind, words=words, articles=self._articles_block(story, self._budget(kind)))
         try:
             raw, cut = self._call(key, prompt, words, index=n)
@@ -306,10 +314,13 @@ class DigestWriter:
 
     def _why(self, lead: Story, summary: str) -> str:
         words = self.style.limits.get("why_words", 40)
-        prompt = self.style.render("why", words=words, summary=summary,
-                                   articles=self._articles_block(lead, self._budget("why")))
         key = content_hash("digest-why", self.model, self.style.version("why"), self._budget("why"),
                            *[article_hash(a) for a in lead.articles])
+        hit = self._cached(key, part="why")
+        if hit is not None:
+            return hit
+        prompt = self.style.render("why", words=words, summary=summary,
+                                   articles=self._articles_block(lead, self._budget("why")))
         try:
             raw, cut = self._call(key, prompt, words, part="why")
         except _Stop:
@@ -325,6 +336,9 @@ class DigestWriter:
         words = self.style.limits.get("headline_words", 18)
         top = self._top_lines(stories, summaries)
         key = content_hash("digest-headline", self.model, self.style.version("headline"), top)
+        hit = self._cached(key, part="headline")
+        if hit is not None:
+            return hit
         try:
             raw, _ = self._call(key, self.style.render("headline", words=words, stories=top), words, part="headline")
         except _Stop:
@@ -344,6 +358,9 @@ class DigestWriter:
         top = "\n".join(f"- {s.title}" for s in stories[:3])  # for user styles that want {stories}
         uses_stories = "{stories}" in self.style.prompts["closing"]
         key = content_hash("digest-closing", self.model, self.style.version("closing"), day, top if uses_stories else "")
+        hit = self._cached(key, part="closing")
+        if hit is not None:
+            return hit
         try:
             raw, cut = self._call(key, self.style.render("closing", words=words, stories=top, date=day), words,
                                   part="closing")
@@ -355,16 +372,19 @@ class DigestWriter:
         return text
 
     def _confirm(self, a: Article, b: Article) -> bool:
-        if not self._model_on() or self._confirms >= MAX_CONFIRMS:
+        if not self._model_on():
             return False
+        ids = sorted([article_hash(a), article_hash(b)])
+        key = content_hash("digest-same", self.model, self.style.version("same_story"), *ids)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit == "yes"
         self._confirms += 1
 
         def brief(x: Article) -> str:
             return f"{x.title}. " + " ".join(article_text(x).split()[:60])
 
         prompt = self.style.render("same_story", a=brief(a), b=brief(b))
-        ids = sorted([article_hash(a), article_hash(b)])
-        key = content_hash("digest-same", self.model, self.style.version("same_story"), *ids)
         try:
             raw, _ = self._call(key, prompt, 2, system=False)
         except _Stop:

@@ -121,9 +121,12 @@ def similarity_pairs(articles: Sequence[Article]) -> list[tuple[float, float, in
 
 
 def group_stories(
-    articles: Sequence[Article], confirm: Callable[[Article, Article], bool] | None = None
+    articles: Sequence[Article], confirm: Callable[[Article, Article], bool] | None = None, max_confirms: int = 24
 ) -> list[Story]:
-    """Stories of the day, each with at least one article, every article in exactly one story."""
+    """Stories of the day, each with at least one article, every article in exactly one story.
+
+    Only the ``max_confirms`` most similar borderline pairs are put to ``confirm``: the same
+    articles always give the same questions (so their cached answers make a re-run free)."""
     arts = list(articles)
     if not arts:
         return []
@@ -139,13 +142,15 @@ def group_stories(
                 tot += sim.get((min(x, y), max(x, y)), 0.0)
         return tot / (len(members[ga]) * len(members[gb]))
 
+    asked = 0
     for c, tj, i, j in pairs:
         ga, gb = group_of[i], group_of[j]
         if ga == gb:
             continue
         same = c >= MERGE or (tj >= TITLE_MERGE and c >= TITLE_COS)
         confirmed = False
-        if not same and confirm is not None:
+        if not same and confirm is not None and asked < max_confirms:
+            asked += 1
             same = confirmed = bool(confirm(arts[i], arts[j]))
         if not same:
             continue

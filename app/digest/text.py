@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -165,6 +166,7 @@ def keywords(text: str) -> list[str]:
 _SUFFIXES = ("ations", "ation", "ings", "ing", "edly", "ed", "ers", "er", "es", "s", "ly")
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(w: str) -> str:
     """A crude suffix stripper: floods/flooded/flooding -> flood, evacuated/evacuate -> evacuat."""
     if len(w) > 4 and not w[0].isdigit():
