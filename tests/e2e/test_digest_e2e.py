@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from app import make_tidings
-from app.cli import main as cli
-from app.digest import validate
-from support.digest_fixtures import DAY, NOON, STORIES, fill_store
-from support.ollama_standin import OllamaStandIn
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: the shared support package
+
+from app import make_tidings  # noqa: E402
+from app.cli import main as cli  # noqa: E402
+from app.digest import validate  # noqa: E402
+from support.digest_fixtures import DAY, NOON, STORIES, fill_store  # noqa: E402
+from support.ollama_standin import OllamaStandIn  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
