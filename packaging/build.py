@@ -142,6 +142,27 @@ def elf_needed(path: Path) -> list[str] | None:
     return needed
 
 
+def system_library(soname: str) -> str | None:
+    """Where the dynamic linker finds `soname` on this system (ldconfig's cache), if anywhere."""
+    for line in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout.splitlines():
+        m = re.match(r"\s+(\S+) \(([^)]*)\) => (\S+)", line)
+        if m and m.group(1) == soname and (platform.machine() != "x86_64" or "x86-64" in m.group(2)):
+            return m.group(3)
+    return None
+
+
+def owner_package(path: str) -> str | None:
+    """The Debian package that installed `path` (merged-/usr aware)."""
+    candidates = {path, os.path.realpath(path)}
+    candidates |= {c.replace("/usr/lib/", "/lib/", 1) for c in candidates if c.startswith("/usr/lib/")}
+    candidates |= {"/usr" + c for c in candidates if c.startswith("/lib/")}
+    for c in sorted(candidates):
+        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+        if r.returncode == 0:
+            return r.stdout.split(":", 1)[0].split(",")[0].strip()
+    return None
+
+
 def check_deb_depends(tree: Path, depends: list[str]) -> None:
     """Every shared library the bundle needs but does not carry must come from a package the .deb
     depends on: resolve each through ldconfig, ask dpkg which package owns it, compare."""
@@ -152,27 +173,14 @@ def check_deb_depends(tree: Path, depends: list[str]) -> None:
             for lib in elf_needed(p) or []:
                 if lib not in bundled:
                     wanted.setdefault(lib, str(p.relative_to(tree)))
-    cache = {}
-    for line in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout.splitlines():
-        m = re.match(r"\s+(\S+) \(([^)]*)\) => (\S+)", line)
-        if m and (platform.machine() != "x86_64" or "x86-64" in m.group(2)):
-            cache.setdefault(m.group(1), m.group(3))
     allowed = BASE_PACKAGES | {alt.split()[0] for group in depends for alt in group.split("|")}
     problems, owners = [], set()
     for lib, user in sorted(wanted.items()):
-        path = cache.get(lib)
+        path = system_library(lib)
         if not path:
             problems.append(f"{lib} (needed by {user}) is not installed here, so its package is unknown")
             continue
-        candidates = {path, os.path.realpath(path)}
-        candidates |= {c.replace("/usr/lib/", "/lib/", 1) for c in candidates if c.startswith("/usr/lib/")}
-        candidates |= {"/usr" + c for c in candidates if c.startswith("/lib/")}
-        owner = None
-        for c in candidates:
-            r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
-            if r.returncode == 0:
-                owner = r.stdout.split(":", 1)[0].split(",")[0].strip()
-                break
+        owner = owner_package(path)
         if owner is None:
             problems.append(f"{lib} ({path}) belongs to no Debian package")
         elif owner not in allowed:

@@ -1,7 +1,7 @@
 """The app's version, read from its one home: `__version__` in app/__init__.py.
 
 Read as text (not imported), so it works before dependencies are installed and never imports Qt.
-    python packaging/version.py      # prints e.g. 0.1.0
+    python packaging/version.py      # prints the version, e.g. X.Y.Z
 """
 
 from __future__ import annotations

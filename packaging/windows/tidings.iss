@@ -1,6 +1,6 @@
 ; Inno Setup 6 script for Tidings (Windows x64).
 ; Built by packaging/build.py, which passes the values below (version from app/__init__.py):
-;   iscc /DAppVersion=0.1.0 /DSourceDir=packaging\out\dist\tidings /DOutputDir=packaging\out
+;   iscc /DAppVersion=X.Y.Z /DSourceDir=packaging\out\dist\tidings /DOutputDir=packaging\out
 ;        /DIconFile=resources\icons\tidings.ico packaging\windows\tidings.iss
 ; Installs per user by default (no admin prompt); "Install for all users" asks for elevation.
 ; Silent: tidings-<v>-windows-x64-setup.exe /VERYSILENT /CURRENTUSER [/DIR=...]
