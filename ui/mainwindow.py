@@ -62,6 +62,31 @@ def app_icon() -> QIcon:
     return icon
 
 
+def badged_icon(n: int) -> QIcon:
+    """The app icon with the unread count in a corner (for the tray)."""
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+
+    pm = app_icon().pixmap(64, 64)
+    if n <= 0 or pm.isNull():
+        return QIcon(pm)
+    pm = QPixmap(pm)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    text = str(n) if n < 1000 else f"{n // 1000}k"
+    font = QFont()
+    font.setPixelSize(26)
+    font.setBold(True)
+    p.setFont(font)
+    w = max(34, p.fontMetrics().horizontalAdvance(text) + 12)
+    p.setBrush(QColor("#d9534f"))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawRoundedRect(64 - w, 30, w, 34, 17, 17)
+    p.setPen(QColor("white"))
+    p.drawText(64 - w, 30, w, 34, Qt.AlignmentFlag.AlignCenter, text)
+    p.end()
+    return QIcon(pm)
+
+
 def digest_available(t) -> bool:
     """The daily-summary engine is present (its facade methods exist)."""
     return callable(getattr(t, "digest", None)) and callable(getattr(t, "digests", None))
@@ -113,7 +138,15 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
         if remember:
             self._restore_state()
+        hints = QApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(self._scheme_changed)
         self.refresh_feeds(initial=True)
+
+    @Slot()
+    def _scheme_changed(self, *_) -> None:
+        if self.reader.article is not None:
+            self.reader.show_article(self.reader.article)
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -370,11 +403,14 @@ class MainWindow(QMainWindow):
     def _feeds_loaded(self, feeds, counts, initial: bool = False) -> None:
         self._restoring = True
         try:
-            self.sources_model.set_feeds(feeds, counts)
-            self.sources.expandAll()
-            self.sources.header().setStretchLastSection(False)
-            self.sources.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-            self.sources.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+            if self.sources_model.set_feeds(feeds, counts):
+                self.sources.expandAll()
+            header = self.sources.header()
+            header.setStretchLastSection(False)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            # Fixed, not ResizeToContents: that re-measures every row on each count change (O(n²) in a sync)
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(1, self.fontMetrics().horizontalAdvance("000000") + 8)
             key = self.current_key
             if initial:
                 key = getattr(self, "_initial_key", None)
@@ -418,6 +454,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Tidings ({n})" if n else "Tidings")
         if self._tray:
             self._tray.setToolTip(f"Tidings — {n} unread" if n else "Tidings — all read")
+            self._tray.setIcon(badged_icon(n))
 
     @Slot(QModelIndex, QModelIndex)
     def _on_source_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
@@ -473,6 +510,7 @@ class MainWindow(QMainWindow):
             self.load_digests(select=select if isinstance(select, int) else None)
             return
         self.middle_stack.setCurrentWidget(self.articles)
+        self._explain_feed_error(key)
         if key.startswith("search:"):
             text = key.partition(":")[2]
             fn = lambda: self.t.search(text)  # noqa: E731
@@ -486,6 +524,18 @@ class MainWindow(QMainWindow):
         self.view_title.setText(html.unescape(self.view_label(key)) + " …")
         self.tasks.run(fn, on_done=lambda ids: self._ids_loaded(gen, key, ids, keep_article),
                        context="loading articles")
+
+    def _explain_feed_error(self, key: str) -> None:
+        f = self._feed(int(key.partition(":")[2])) if key.startswith("feed:") else None
+        if f is not None and f.last_error:
+            self.message_bar.show_message(
+                f"“{f.title}” could not be synced: {f.last_error}",
+                "Tidings will try again at the next sync. If the site moved or dropped its feed, "
+                "add its new address or unsubscribe (right-click the feed).", "error")
+            self._feed_error_shown = True
+        elif getattr(self, "_feed_error_shown", False):
+            self.message_bar.hide()
+            self._feed_error_shown = False
 
     def _ids_loaded(self, gen: int, key: str, ids: list[int], keep_article: bool) -> None:
         if gen != self._load_gen:
@@ -509,6 +559,9 @@ class MainWindow(QMainWindow):
             self._select_row(row)
         elif keep_article and current is not None:
             pass  # keep reading what is open even if it left this view (e.g. it is now read)
+        elif not self.sources_model.feeds:
+            self.reader.show_placeholder("No feeds yet. Add one with “Add feed” (Ctrl+N), or import your "
+                                         "subscriptions from another reader (File ▸ Import OPML).")
         else:
             self.reader.show_placeholder("Nothing to read here." if not ids else "Select an article to read it.")
         self.last_view_seconds = time.perf_counter() - self._view_started
@@ -582,8 +635,14 @@ class MainWindow(QMainWindow):
             from dataclasses import replace
 
             self.reader.article = replace(a, read=read)
+        def failed(e):  # not saved: show the truth again, and say why
+            for i in ids:
+                self.articles_model.update_row(i, read=not read)
+            self.refresh_counts()
+            return False
+
         self.tasks.run(lambda: self.t.mark_read(ids, read), on_done=lambda _: self.refresh_counts(),
-                       serial=True, context="saving read state")
+                       on_error=failed, serial=True, context="saving read state")
 
     def move(self, step: int) -> None:
         if self.middle_stack.currentWidget() is self.digest_list:
@@ -659,8 +718,12 @@ class MainWindow(QMainWindow):
 
         self.reader.article = replace(a, starred=starred)
         self.articles_model.update_row(a.id, starred=starred)
+        def failed(e):
+            self.articles_model.update_row(a.id, starred=not starred)
+            return False
+
         self.tasks.run(lambda: self.t.set_starred(a.id, starred), on_done=lambda _: self.refresh_counts(),
-                       serial=True, context="starring")
+                       on_error=failed, serial=True, context="starring")
         self.status_label.setText("Starred." if starred else "Unstarred.")
 
     def open_original(self) -> None:

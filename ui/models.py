@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -14,6 +15,7 @@ from app.models import ArticleRow, Feed
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 UNREAD_ROLE = Qt.ItemDataRole.UserRole + 2
 ID_ROLE = Qt.ItemDataRole.UserRole + 3
+SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # smart views first, then folders, then feeds, by name
 
 SMART_VIEWS = [("today", "Today"), ("unread", "All unread"), ("starred", "Starred"), ("digests", "Digests")]
 
@@ -53,12 +55,15 @@ class SourcesModel(QStandardItemModel):
 
     def __init__(self, parent=None):
         super().__init__(0, 2, parent)
+        self.setSortRole(SORT_ROLE)
         self._items: dict[str, QStandardItem] = {}
         self._counts: dict[str, QStandardItem] = {}
         self._feed_folder: dict[int, str | None] = {}
         self._bold = QFont()
         self._bold.setBold(True)
         self._normal = QFont()
+        self._right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        self._muted = QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
         style = QApplication.style()
         self._icons = {
             "today": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),
@@ -75,16 +80,53 @@ class SourcesModel(QStandardItemModel):
         item = self._items.get(key)
         return item.index() if item is not None else QModelIndex()
 
-    def set_feeds(self, feeds: Sequence[Feed], counts: dict | None = None) -> None:
+    def set_feeds(self, feeds: Sequence[Feed], counts: dict | None = None) -> bool:
+        """Show `feeds`; True when the tree was rebuilt (feeds added, removed or moved), False when
+        only titles, error marks and counts changed in place (the selection and expansion stay)."""
+        structure = {(f.id, f.folder) for f in feeds}
+        if self.feeds and structure == {(f.id, f.folder) for f in self.feeds}:
+            self.feeds = list(feeds)
+            with self._quietly():
+                renamed = [self._decorate(self._items[f"feed:{f.id}"], f) for f in feeds]
+            if any(renamed):
+                self.sort(0)  # titles changed (e.g. the first sync): keep alphabetical order, in place
+            self.set_counts(counts or {"feeds": {f.id: f.unread for f in feeds}})
+            return False
         self.feeds = list(feeds)
+        # Build with signals off, then one reset: item-by-item signals cost ~0.1 ms each in the view.
+        self.blockSignals(True)
+        try:
+            self._rebuild(feeds)
+        finally:
+            self.blockSignals(False)
+        self.beginResetModel()
+        self.endResetModel()
+        self.set_counts(counts or {"feeds": {f.id: f.unread for f in feeds}})
+        return True
+
+    @contextmanager
+    def _quietly(self):
+        """Change many items' data with signals off, then tell the views once per parent."""
+        self.blockSignals(True)
+        try:
+            yield
+        finally:
+            self.blockSignals(False)
+        parents = [QModelIndex()] + [it.index() for k, it in self._items.items() if k.startswith("folder:")]
+        for parent in parents:
+            n = self.rowCount(parent)
+            if n:
+                self.dataChanged.emit(self.index(0, 0, parent), self.index(n - 1, 1, parent))
+
+    def _rebuild(self, feeds: Sequence[Feed]) -> None:
         self.clear()
         self.setColumnCount(2)
         self._items.clear()
         self._counts.clear()
         self._feed_folder = {f.id: f.folder for f in feeds}
         root = self.invisibleRootItem()
-        for key, label in SMART_VIEWS:
-            self._add(root, f"smart:{key}", label, self._icons[key])
+        for n, (key, label) in enumerate(SMART_VIEWS):
+            self._add(root, f"smart:{key}", label, self._icons[key]).setData(f"0{n}", SORT_ROLE)
         folders: dict[str, QStandardItem] = {}
 
         def folder_item(path: str) -> QStandardItem:
@@ -93,32 +135,43 @@ class SourcesModel(QStandardItemModel):
             parent_path, _, name = path.rpartition("/")
             parent = folder_item(parent_path) if parent_path else root
             folders[path] = self._add(parent, f"folder:{path}", name, self._icons["folder"])
+            folders[path].setData("1" + name.lower(), SORT_ROLE)
             return folders[path]
 
         for path in sorted({f.folder for f in feeds if f.folder}, key=str.lower):
             folder_item(path)
         for f in feeds:
             parent = folder_item(f.folder) if f.folder else root
-            item = self._add(parent, f"feed:{f.id}", f.title or f.url,
-                             self._icons["error"] if f.last_error else self._icons["feed"])
+            item = self._add(parent, f"feed:{f.id}", f.title or f.url, self._icons["feed"])
             item.setData(f.id, ID_ROLE)
-            tip = f.url
-            if f.last_error:
-                tip = f"{f.title}\n{f.url}\n\nLast sync failed: {f.last_error}"
-                if f.error_count > 1:
-                    tip += f" ({f.error_count} times in a row)"
-            item.setToolTip(tip)
-        self.set_counts(counts or {"feeds": {f.id: f.unread for f in feeds}})
+            self._decorate(item, f)
+
+    def _decorate(self, item: QStandardItem, f: Feed) -> bool:
+        """Title, and the error mark: a warning icon and the stored error in the tooltip."""
+        tip = f.url
+        if f.last_error:
+            tip = f"{f.title}\n{f.url}\n\nLast sync failed: {f.last_error}"
+            if f.error_count > 1:
+                tip += f" ({f.error_count} times in a row)"
+        state = (f.title or f.url, bool(f.last_error), tip)
+        old = item.data(Qt.ItemDataRole.UserRole + 9)
+        if old == state:
+            return False
+        item.setData(state, Qt.ItemDataRole.UserRole + 9)
+        item.setText(state[0])
+        item.setData("2" + state[0].lower(), SORT_ROLE)
+        item.setIcon(self._icons["error"] if f.last_error else self._icons["feed"])
+        item.setToolTip(tip)
+        return old is None or old[0] != state[0]  # renamed: the caller re-sorts
 
     def _add(self, parent: QStandardItem, key: str, label: str, icon: QIcon) -> QStandardItem:
+        # (not editable: the view has no edit triggers; renames go through the facade)
         item = QStandardItem(icon, label)
-        item.setEditable(False)
         item.setData(key, KEY_ROLE)
         count = QStandardItem("")
-        count.setEditable(False)
         count.setData(key, KEY_ROLE)
-        count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        count.setForeground(QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText)))
+        count.setData(self._right, Qt.ItemDataRole.TextAlignmentRole)
+        count.setData(self._muted, Qt.ItemDataRole.ForegroundRole)
         parent.appendRow([item, count])
         self._items[key] = item
         self._counts[key] = count
@@ -136,16 +189,17 @@ class SourcesModel(QStandardItemModel):
         for key in ("today", "unread", "starred"):
             if key in counts:
                 values[f"smart:{key}"] = counts[key]
-        for key, item in self._items.items():
-            if key == "smart:digests":
-                continue
-            n = values.get(key, 0)
-            if item.data(UNREAD_ROLE) == n:
-                continue
-            item.setData(n, UNREAD_ROLE)
-            self._counts[key].setText(str(n) if n else "")
-            bold = n > 0 and key != "smart:starred"
-            item.setFont(self._bold if bold else self._normal)
+        changed = [(key, item, values.get(key, 0)) for key, item in self._items.items()
+                   if key != "smart:digests" and item.data(UNREAD_ROLE) != values.get(key, 0)]
+        if not changed:
+            return
+        quiet = self._quietly() if len(changed) > 20 else nullcontext()
+        with quiet:
+            for key, item, n in changed:
+                item.setData(n, UNREAD_ROLE)
+                self._counts[key].setText(str(n) if n else "")
+                bold = n > 0 and key != "smart:starred"
+                item.setFont(self._bold if bold else self._normal)
 
     def unread(self, key: str) -> int:
         item = self._items.get(key)
