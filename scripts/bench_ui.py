@@ -153,22 +153,54 @@ def child_paint(store: str) -> dict:
     return out
 
 
+def corpus_files():
+    from feedserver import CORPUS
+
+    return sorted(p for p in CORPUS.iterdir() if p.suffix in (".rss", ".atom", ".xml", ".json"))
+
+
+def child_server(feeds: int) -> None:
+    """Serve the corpus as `feeds` distinct feeds on 127.0.0.1, in its own process (like a real
+    remote server, its threads do not compete with the app for the GIL). Prints the base URL."""
+    from feedserver import FeedServer
+
+    files = corpus_files()
+    with FeedServer() as server:
+        for i in range(feeds):
+            server.file(f"/feed/{i}{files[i % len(files)].suffix}", files[i % len(files)])
+        print(server.base, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+
+
+class RemoteServer:
+    def __init__(self, feeds: int):
+        self.proc = subprocess.Popen([sys.executable, __file__, "--child", "server", "--sync-feeds", str(feeds)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.base = self.proc.stdout.readline().strip()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
 def child_sync(data: str, feeds: int) -> dict:
     """Longest gap of a 5 ms heartbeat while the window syncs `feeds` feeds from a loopback server."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from feedserver import CORPUS, FeedServer
-
     app = QApplication(["bench"])
     from app.core import make_tidings
     from ui.mainwindow import MainWindow
 
-    files = sorted(p for p in CORPUS.iterdir() if p.suffix in (".rss", ".atom", ".xml", ".json"))
-    with FeedServer() as server:
-        for i in range(feeds):
-            server.file(f"/feed/{i}{files[i % len(files)].suffix}", files[i % len(files)])
+    files = corpus_files()
+    with RemoteServer(feeds) as server:
         t = make_tidings(data)
         # offline extras would reach the corpus' real sites: keep the benchmark on loopback
         t.set_setting("full_text", False)
@@ -236,11 +268,14 @@ def main() -> int:
     ap.add_argument("--feeds", type=int, default=500)
     ap.add_argument("--store", default="/tmp/tidings-bench-ui/store")
     ap.add_argument("--sync-feeds", type=int, default=500)
-    ap.add_argument("--child", choices=["paint", "sync"])
+    ap.add_argument("--child", choices=["paint", "sync", "server"])
     ap.add_argument("--data")
     args = ap.parse_args()
     if args.child == "paint":
         print(json.dumps(child_paint(args.data)))
+        return 0
+    if args.child == "server":
+        child_server(args.sync_feeds)
         return 0
     if args.child == "sync":
         print(json.dumps(child_sync(args.data, args.sync_feeds)))
