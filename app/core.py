@@ -235,7 +235,7 @@ class Tidings:
         if getattr(self, "_digest_service", None) is None:
             from app.digest.service import DigestService
 
-            self._digest_service = DigestService(self.store, self._llm, self.clock, self.data_dir)
+            self._digest_service = DigestService(self.store, self._llm, lambda: self.clock(), self.data_dir)
         return self._digest_service
 
     def digest(self, date=None, *, style=None, model=None, folders=None, since_last=False, extractive=False,

@@ -107,7 +107,6 @@ def test_since_last_and_folders(data_dir, standin):
         assert first.id
         later = NOON + timedelta(hours=2)
         t.clock = lambda: later
-        t._digest_service = None
         d = t.digest(since_last=True)
         assert d.items == [] and d.id is None  # nothing new since: not stored
         fid = t.feeds()[0].id
@@ -160,3 +159,18 @@ def test_cli_digest_without_ollama_explains_and_prints(data_dir, monkeypatch, ca
 def test_cli_digest_bad_style(data_dir, capsys):
     assert cli(["--data-dir", str(data_dir), "digest", "--date", DAY, "--style", "nope"]) == 1
     assert "no digest style" in capsys.readouterr().err
+
+
+def test_no_model_installed_at_all(data_dir):
+    with OllamaStandIn(models={}) as empty:
+        with make_tidings(data_dir, clock=lambda: NOON, llm=LLMClient(empty.url, timeout=5)) as t:
+            d = t.digest(DAY)
+            assert d.extractive and "No model is installed" in d.notice and "ollama pull llama3.2" in d.notice
+
+
+def test_a_model_that_stalls_mid_digest_keeps_what_was_written(data_dir, standin):
+    standin.hang = "mid"
+    with make_tidings(data_dir, clock=lambda: NOON, llm=LLMClient(standin.url, timeout=1)) as t:
+        d = t.digest(DAY)
+        assert d.model == MODEL and "stopped answering" in d.notice
+        assert validate(d, day_articles(t)) == [] and d.id  # complete (the rest extractive) and stored
