@@ -15,8 +15,8 @@ from app.digest.grouping import assign_sections, group_stories
 from app.digest.validate import repair
 from app.errors import NotFound
 from app.llm import LLMClient
-from app.models import Digest, DigestItem
-from support.digest_fixtures import DAY, NOON, STORIES, make_articles, story_of
+from app.models import Digest
+from support.digest_fixtures import DAY, NOON, make_articles, story_of
 from support.ollama_standin import OllamaStandIn, ScriptBackend, default_reply
 
 MODEL = "llama3.2:latest"
