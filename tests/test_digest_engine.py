@@ -308,3 +308,37 @@ def test_echoed_instructions_repeats_and_unsupported_sentences_are_dropped(stand
     standin.backend = ScriptBackend(reply)
     d = writer(standin).write(articles, DAY)
     assert d.items[0].text == "Storm Elena flooded towns in northern Portugal on Thursday."
+
+
+# faithful paraphrases of the fixture stories, and plausible sentences the articles do not support
+FAITHFUL = [
+    ("storm", "Heavy rain from Storm Elena forced the evacuation of about 1,200 people in northern Portugal, "
+              "where trains between Porto and Vigo were halted."),
+    ("storm", "Floodwater swept through Viana do Castelo and Póvoa de Varzim as the mayor warned the river had "
+              "risen faster than ever."),
+    ("storm", "Schools remain shut on Friday and forecasters say the rain should ease by the weekend."),
+    ("rates", "The central bank lifted its key rate by a quarter point to 4.5 percent, its third hike this year, "
+              "saying inflation remains too high."),
+    ("rates", "Two policymakers wanted to keep rates unchanged, and economists expect another increase early next year."),
+    ("telescope", "Astronomers have published the clearest picture so far of galaxy NGC 4414, showing individual "
+                  "star clusters in its spiral arms."),
+    ("bakery", "A Riverside Road bakery took the national bread prize for a rye sourdough made to the owner's "
+               "grandmother's recipe."),
+]
+UNSUPPORTED = [
+    ("storm", "The government declared a national emergency and deployed the army to help rescue stranded families."),
+    ("storm", "Climate scientists warn such storms will become more frequent as the Atlantic warms."),
+    ("rates", "The decision sent the currency to a two-year high and stock markets fell sharply."),
+    ("telescope", "The discovery could reshape our understanding of dark matter and the origin of the universe."),
+    ("bakery", "The bakery plans to open three new shops in the capital next spring."),
+]
+
+
+@pytest.mark.parametrize("key,sentence,keep", [(k, s, True) for k, s in FAITHFUL] + [(k, s, False) for k, s in UNSUPPORTED])
+def test_support_check_keeps_paraphrase_and_drops_invention(key, sentence, keep):
+    from app.digest.engine import MIN_SUPPORT
+    from support.digest_fixtures import STORIES
+
+    source = "\n".join(f"{t}\n{x}" for k, _, t, x in STORIES if k == key)
+    kept, dropped = repair(sentence, source, min_support=MIN_SUPPORT["also"])
+    assert (kept == sentence) is keep, (kept, dropped)

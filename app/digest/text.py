@@ -134,7 +134,7 @@ STOPWORDS = frozenset(
     most my myself no nor not now of off on once only or other our ours out over own same she should so
     some such than that the their theirs them themselves then there these they this those through to too
     under until up very was we were what when where which while who whom why will with would you your
-    said says say new news today report reports year years week day told according one two first last
+    said says say saying new news today report reports year years week day told according one two first last
     percent per cent mr mrs ms will may might just""".split()
 )
 _WORD = re.compile(r"\d[\d,.]*\d|[A-Za-z0-9\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f'’\-]*")

@@ -56,11 +56,13 @@ def _numbers(text: str) -> set[str]:
 
 
 def support(sentence: str, source_words: set[str]) -> float:
-    """The share of a sentence's content words (stemmed) that occur in the source."""
+    """The share of a sentence's content words that occur in the source (stemmed, or sharing their
+    first five letters: "evacuation" is supported by "evacuated")."""
     words = keywords(sentence)
     if not words:
         return 1.0
-    return sum(1 for w in words if w in source_words) / len(words)
+    prefixes = {w[:5] for w in source_words if len(w) >= 5}
+    return sum(1 for w in words if w in source_words or (len(w) >= 5 and w[:5] in prefixes)) / len(words)
 
 
 def repair(text: str, source_text: str, *, min_support: float = 0.0, instructions: str = "") -> tuple[str, list[str]]:
