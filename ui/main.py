@@ -85,6 +85,30 @@ def setup_logging(data_dir: Path) -> None:
         root.setLevel(logging.INFO)
 
 
+def _quit_on_signals(app) -> dict:
+    """SIGTERM/SIGINT quit cleanly (state saved, work cancelled) instead of killing the process.
+    Returns the previous handlers, for main() to put back."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(*_):
+        app.quit()
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            return previous
+    # Python runs signal handlers only between bytecodes: wake the interpreter now and then
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(300)
+    previous["timer"] = timer
+    return previous
+
+
 def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -119,8 +143,19 @@ def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = Non
         window = MainWindow(t)
         server = listen(name, window.bring_forward)
         app.aboutToQuit.connect(window.shutdown)
+        previous = _quit_on_signals(app)
         window.show()
-        rc = app.exec()
+        try:
+            rc = app.exec()
+        finally:
+            import signal
+
+            for sig, old in previous.items():
+                if sig == "timer":
+                    old.stop()
+                    old.deleteLater()
+                elif old is not None:
+                    signal.signal(sig, old)
         server.close()
         window.shutdown()  # also when the loop ended without a close (logout, app.exit)
         window.close()

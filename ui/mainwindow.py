@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetrics, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -193,8 +193,10 @@ class MainWindow(QMainWindow):
         hh.setSectionResizeMode(ArticleListModel.SOURCE, QHeaderView.ResizeMode.Interactive)
         hh.setSectionResizeMode(ArticleListModel.DATE, QHeaderView.ResizeMode.Fixed)
         hh.resizeSection(ArticleListModel.STAR, 24)
-        hh.resizeSection(ArticleListModel.SOURCE, 130)
-        hh.resizeSection(ArticleListModel.DATE, 86)
+        hh.resizeSection(ArticleListModel.SOURCE, 120)
+        bold = QFont(self.articles.font())
+        bold.setBold(True)  # unread rows are bold: size for the widest date they show
+        hh.resizeSection(ArticleListModel.DATE, QFontMetrics(bold).horizontalAdvance("29 Sep 2020") + 16)
         hh.setHighlightSections(False)
         # open on selection (a click, j/k, a restore), not on the bare current index Qt sets on focus
         self.articles.selectionModel().selectionChanged.connect(self._on_article_selection)
@@ -227,7 +229,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([230, 420, 550])
+        self.splitter.setSizes([220, 480, 500])
         self.splitter.setChildrenCollapsible(False)
         outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -511,6 +513,8 @@ class MainWindow(QMainWindow):
             return
         self.middle_stack.setCurrentWidget(self.articles)
         self._explain_feed_error(key)
+        # one feed: every row has the same source, so give its width to the titles
+        self.articles.setColumnHidden(ArticleListModel.SOURCE, key.startswith("feed:"))
         if key.startswith("search:"):
             text = key.partition(":")[2]
             fn = lambda: self.t.search(text)  # noqa: E731

@@ -46,7 +46,7 @@ def rewrite_images(body: str, images: dict[str, str]) -> str:
             local = html.escape(f"{IMG_SCHEME}:{rel}", quote=True)
             return tag[:src.start()] + f'src="{local}"' + tag[src.end():]
         alt = _ALT.search(tag)
-        return f"<i>[{alt.group(2)}]</i>" if alt and alt.group(2).strip() else ""
+        return f"<i>[image: {alt.group(2)}]</i>" if alt and alt.group(2).strip() else ""
 
     return _IMG.sub(fix, body)
 
@@ -141,6 +141,7 @@ class ArticleView(QTextBrowser):
     def article_html(self, a: Article) -> str:
         muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
         link = self.palette().color(QPalette.ColorRole.Link).name()
+        text_colour = self.palette().color(QPalette.ColorRole.Text).name()
         e = html.escape
         body = sanitize(a.content_html or a.summary or "", a.url)
         if not body.strip() and a.text:
@@ -162,7 +163,7 @@ class ArticleView(QTextBrowser):
             links.append(f'<a href="{e(enc.url, quote=True)}">▶ {verb}</a>' + (f" ({e(detail)})" if detail else ""))
         title = e(a.title or "(untitled)")
         if a.url and a.url.startswith(("http://", "https://")):
-            title = f'<a href="{e(a.url, quote=True)}" style="text-decoration:none">{title}</a>'
+            title = f'<a href="{e(a.url, quote=True)}" style="text-decoration:none; color:{text_colour}">{title}</a>'
         return f"""<html><head><style>
             a {{ color: {link}; }}
             h1 {{ font-size: x-large; margin-bottom: 4px; }}
