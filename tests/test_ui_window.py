@@ -333,3 +333,57 @@ def test_external_and_internal_links(qtbot, ui_tidings, open_window):
     w.reader.anchorClicked.emit(QUrl("file:///etc/passwd"))
     w.reader.anchorClicked.emit(QUrl("javascript:alert(1)"))
     assert w.opened_urls == ["https://example.org/elsewhere"]
+
+
+def test_opening_a_failed_feed_says_what_to_do(qtbot, ui_tidings, open_window):
+    from conftest import UI_NOW
+
+    ids = fill_store(ui_tidings, {("Alpha News", None): 1, ("Gone Feed", None): 1})
+    ui_tidings.store.record_fetch_error(ids["Gone Feed"], "The feed was not found (HTTP 404).", now=UI_NOW)
+    w = open_window()
+    click_source(qtbot, w, f"feed:{ids['Gone Feed']}")
+    assert w.message_bar.isVisible()
+    assert "HTTP 404" in w.message_bar.message and "unsubscribe" in w.message_bar.hint
+    click_source(qtbot, w, f"feed:{ids['Alpha News']}")
+    assert not w.message_bar.isVisible()
+
+
+def test_a_failed_write_is_undone_on_screen_and_explained(qtbot, ui_tidings, open_window, monkeypatch):
+    from app.errors import DiskFull
+
+    fill_store(ui_tidings, {("Alpha News", None): 2})
+    ui_tidings.set_setting("mark_read_delay_seconds", -1)
+    w = open_window()
+    click_source(qtbot, w, "smart:unread")
+    w.articles.setFocus()
+    key(qtbot, w, Qt.Key.Key_J)
+
+    def full(*a, **k):
+        raise DiskFull("The disk is full: Tidings could not save.")
+
+    monkeypatch.setattr(ui_tidings, "mark_read", full)
+    monkeypatch.setattr(ui_tidings, "set_starred", full)
+    key(qtbot, w, Qt.Key.Key_M)
+    key(qtbot, w, Qt.Key.Key_S)
+    row = w.articles_model.article_row(0)
+    assert not row.read and not row.starred  # the list shows what is really stored
+    assert w.message_bar.message == "The disk is full: Tidings could not save."
+    assert "Free some disk space" in w.message_bar.hint
+
+
+def test_dark_theme_and_tray_badge(qtbot, ui_tidings, open_window):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from ui.mainwindow import badged_icon
+    from ui.theme import apply_theme
+
+    w = open_window()
+    try:
+        w.apply_settings({**w.prefs, "theme": "dark"})
+        assert QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 80
+    finally:
+        apply_theme(QApplication.instance(), "system")
+    assert QApplication.palette().color(QPalette.ColorRole.Base).lightness() > 150
+    plain, badged = badged_icon(0).pixmap(64, 64).toImage(), badged_icon(42).pixmap(64, 64).toImage()
+    assert plain.pixel(48, 48) != badged.pixel(48, 48)

@@ -36,7 +36,9 @@ class DigestDraft:
 
 def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = False) -> str:
     e = html.escape
-    muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+    from ui.theme import muted as _muted
+
+    muted = _muted(palette).name()
     link = palette.color(QPalette.ColorRole.Link).name()
     streamed = getattr(d, "streamed", {})
     parts = getattr(d, "parts", {})

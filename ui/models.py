@@ -63,7 +63,9 @@ class SourcesModel(QStandardItemModel):
         self._bold.setBold(True)
         self._normal = QFont()
         self._right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        self._muted = QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
+        from ui.theme import muted
+
+        self._muted = QBrush(muted(QApplication.palette()))
         style = QApplication.style()
         self._icons = {
             "today": style.standardIcon(QStyle.StandardPixmap.SP_FileDialogDetailedView),

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QTextBrowser
 from app.errors import TidingsError
 from app.html import sanitize
 from app.models import Article
+from ui.theme import muted as muted_colour
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def rewrite_images(body: str, images: dict[str, str]) -> str:
             local = html.escape(f"{IMG_SCHEME}:{rel}", quote=True)
             return tag[:src.start()] + f'src="{local}"' + tag[src.end():]
         alt = _ALT.search(tag)
-        return f"<i>[image: {alt.group(2)}]</i>" if alt and alt.group(2).strip() else ""
+        return f'<span class="meta"><i>[image: {alt.group(2)}]</i></span>' if alt and alt.group(2).strip() else ""
 
     return _IMG.sub(fix, body)
 
@@ -122,7 +123,7 @@ class ArticleView(QTextBrowser):
 
     def show_placeholder(self, text: str = "Select an article to read it.") -> None:
         self.article = None
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_colour(self.palette()).name()
         self.setHtml(f'<p style="color:{muted}" align="center"><br><br>{html.escape(text)}</p>')
 
     def show_article(self, a: Article) -> None:
@@ -139,7 +140,7 @@ class ArticleView(QTextBrowser):
         self.verticalScrollBar().setValue(0)
 
     def article_html(self, a: Article) -> str:
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_colour(self.palette()).name()
         link = self.palette().color(QPalette.ColorRole.Link).name()
         text_colour = self.palette().color(QPalette.ColorRole.Text).name()
         e = html.escape

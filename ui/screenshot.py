@@ -13,8 +13,23 @@ def ensure_app():
     app = QApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        _quiet_platform_noise()
         app = QApplication(["tidings-screenshot"])
     return app
+
+
+def _quiet_platform_noise() -> None:
+    """The offscreen plugin warns "does not support propagateSizeHints()" for every window; that
+    is expected there and only clutters the CLI's stderr. Other Qt messages still go to stderr."""
+    import sys
+
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" not in message:
+            sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handler)
 
 
 def first_feed_key(model) -> str | None:

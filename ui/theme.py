@@ -44,6 +44,16 @@ def dark_palette() -> QPalette:
     return p
 
 
+def muted(palette: QPalette) -> QColor:
+    """Secondary text: between the text and the background, readable in light and dark schemes.
+    (PlaceholderText is often the text colour with alpha, which turns black once made opaque.)"""
+    fg = palette.color(QPalette.ColorRole.Text)
+    bg = palette.color(QPalette.ColorRole.Base)
+    mix = 0.42
+    return QColor(round(fg.red() * (1 - mix) + bg.red() * mix), round(fg.green() * (1 - mix) + bg.green() * mix),
+                  round(fg.blue() * (1 - mix) + bg.blue() * mix))
+
+
 def apply_theme(app: QApplication, theme: str = "system") -> None:
     """'system' keeps the platform's palette (and follows its changes); 'light'/'dark' force one."""
     global _system_palette
