@@ -81,8 +81,8 @@ async def _discover(url: str, transport, timeout: float) -> list[tuple[str, str]
                     found.append(r)
         if found:
             return found
-        why = f" ({page_error})" if page_error else ""
-        raise NoFeedFound(f"No feed found at {url}{why}.")
+        why = f" {page_error}" if page_error else ""
+        raise NoFeedFound(f"No feed found at {url}.{why}")
 
 
 async def _try_feed(f: Fetcher, url: str) -> tuple[str, str] | None:

@@ -241,6 +241,9 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Hosts that could not be reached at all in this run (DNS, refused, connect timeout): later
+        # requests to them fail at once instead of repeating the wait (offline, a feed's 50 images).
+        self._unreachable: dict[str, str] = {}
 
     async def __aenter__(self) -> "Fetcher":
         self._client = httpx.AsyncClient(
@@ -284,6 +287,9 @@ class Fetcher:
             if not current.startswith(("http://", "https://")):
                 raise FetchFailed(f"Tidings cannot fetch this kind of address ({current[:80]}).")
             async with self._all, self._host_sem(current):
+                dead = self._unreachable.get(host_of(current))
+                if dead:
+                    raise FetchFailed(dead)
                 try:
                     async with asyncio.timeout(self.deadline):
                         result = await self._one(current, headers, max_bytes, what, content_types)
@@ -291,10 +297,11 @@ class Fetcher:
                     raise FetchFailed(
                         f"{host_of(current)} took too long to send the {what} (over {self.deadline:g} s)."
                     ) from None
-                except httpx.HTTPError as e:
-                    raise network_error(e, current, f"the {what}") from e
-                except OSError as e:
-                    raise network_error(e, current, f"the {what}") from e
+                except (httpx.HTTPError, OSError) as e:
+                    err = network_error(e, current, f"the {what}")
+                    if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)):
+                        self._unreachable[host_of(current)] = str(err)
+                    raise err from e
             status, location, resp = result
             if location is None:
                 resp.permanent_url = current if (permanent and current != url) else None
@@ -331,6 +338,11 @@ class Fetcher:
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > max_bytes and not r.headers.get("content-encoding"):
                 raise TooLarge(f"The response was larger than {_size(max_bytes)}.")
+            if r.is_stream_consumed:  # an injected transport that returned a ready-made body
+                body = r.content
+                if len(body) > max_bytes:
+                    raise TooLarge(f"The response was larger than {_size(max_bytes)}.")
+                return status, None, Response(str(r.url), status, r.headers, body)
             decoder = _Decoder(r.headers.get("content-encoding"), max_bytes, f"the {what}")
             chunks = []
             async for raw in r.aiter_raw():

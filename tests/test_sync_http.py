@@ -1,0 +1,343 @@
+"""Sync over real HTTP on 127.0.0.1: conditional GET, gzip, redirects, errors, Retry-After,
+back-off, timeouts, caps, hostile responses, progress, cancel, concurrency."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import sqlite3
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from feedserver import CORPUS, FeedServer, Reply, Request, feed_server  # noqa: F401 - fixture
+
+from app.core import make_tidings
+from app.models import ArticleQuery
+from app.store import Store
+from app.sync import Syncer
+
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+def rss(n: int, *, tag: str = "x", teaser: bool = False, extra: str = "") -> bytes:
+    items = "".join(
+        f"<item><guid>{tag}-{i}</guid><title>{tag} item {i}</title><link>https://example.org/{tag}/{i}</link>"
+        f"<pubDate>Sat, 21 Nov 2026 0{i % 10}:00:00 GMT</pubDate>"
+        f"<description>{'Short.' if teaser else 'Body text of the item. ' * 40}</description>{extra}</item>"
+        for i in range(n)
+    )
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {tag}</title>'
+            f"<link>https://example.org/</link>{items}</channel></rss>").encode()
+
+
+class Env:
+    def __init__(self, tmp_path, server: FeedServer):
+        self.tmp = tmp_path
+        self.server = server
+        self.store = Store(tmp_path / "t.sqlite")
+        self.now = T0
+        self.opts = dict(connect_timeout=2.0, read_timeout=2.0, deadline=5.0)
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def add(self, path_or_url: str, **route) -> int:
+        url = path_or_url if "://" in path_or_url else self.server.url(path_or_url)
+        if route:
+            self.server.route(path_or_url, **route)
+        return self.store.add_feed(url, now=self.now)[0]
+
+    def syncer(self, **kw) -> Syncer:
+        return Syncer(self.store, clock=self.clock, image_dir=self.tmp / "images", **{**self.opts, **kw})
+
+    def sync(self, feed_ids=None, **kw):
+        run_kw = {k: kw.pop(k) for k in ("on_progress", "cancel") if k in kw}
+        return self.syncer(**kw).run(feed_ids, **run_kw)
+
+    def feed(self, fid):
+        return self.store.feed(fid)
+
+    def count(self, fid=None) -> int:
+        return len(self.store.article_ids(ArticleQuery(feed_id=fid)))
+
+
+@pytest.fixture
+def env(tmp_path, feed_server):
+    e = Env(tmp_path, feed_server)
+    yield e
+    e.store.close()
+
+
+def test_conditional_get_costs_one_304(env):
+    fid = env.add("/f.xml", body=rss(5), etag=True, last_modified=True)
+    r1 = env.sync()
+    assert [(r.status, r.new) for r in r1.results] == [("updated", 5)]
+    assert env.feed(fid).etag and env.feed(fid).last_modified
+    r2 = env.sync()
+    assert [r.status for r in r2.results] == ["not_modified"]
+    req = env.server.last("/f.xml")
+    assert req.headers.get("If-None-Match") == env.feed(fid).etag
+    assert req.headers.get("If-Modified-Since") == "Sat, 01 Nov 2025 10:00:00 GMT"
+    assert env.server.hits("/f.xml") == 2 and env.count(fid) == 5
+
+
+def test_gzip_and_changed_feed_updates(env):
+    fid = env.add("/g.xml", body=rss(3), gzip=True)
+    assert env.sync().results[0].new == 3
+    assert "gzip" in env.server.last("/g.xml").headers["Accept-Encoding"]
+    env.server.route("/g.xml", body=rss(6), gzip=True)
+    r = env.sync().results[0]
+    assert (r.status, r.new, r.updated) == ("updated", 3, 0)
+    assert env.count(fid) == 6
+
+
+def test_permanent_redirect_updates_the_feed_url(env):
+    env.server.route("/new.xml", body=rss(2))
+    fid = env.add("/old.xml", status=301, location="/mid.xml", content_type=None)
+    env.server.redirect("/mid.xml", "/new.xml", status=308)
+    r = env.sync().results[0]
+    assert r.status == "updated" and r.new == 2
+    assert env.feed(fid).url == env.server.url("/new.xml")
+
+
+def test_temporary_redirect_keeps_the_feed_url(env):
+    env.server.route("/new.xml", body=rss(2))
+    env.server.redirect("/tmp.xml", "/new.xml", status=302)
+    fid = env.add("/old.xml", status=301, location="/tmp.xml", content_type=None)
+    assert env.sync().results[0].status == "updated"
+    assert env.feed(fid).url == env.server.url("/old.xml")
+
+
+def test_redirect_loop_and_too_many_redirects(env):
+    env.server.redirect("/a", "/b")
+    env.server.redirect("/b", "/a")
+    loop = env.add("/a")
+    for i in range(8):
+        env.server.redirect(f"/r{i}", f"/r{i + 1}", status=302)
+    chain = env.add("/r0")
+    good = env.add("/ok.xml", body=rss(1))
+    by_id = {r.feed_id: r for r in env.sync().results}
+    assert "loop" in by_id[loop].error and by_id[loop].error_kind == "FetchFailed"
+    assert "redirected more than 5 times" in by_id[chain].error
+    assert by_id[good].status == "updated"
+
+
+@pytest.mark.parametrize("status,kind,words", [
+    (404, "FeedGone", "The feed was not found (HTTP 404)."),
+    (410, "FeedGone", "The feed is gone (HTTP 410)."),
+    (500, "FetchFailed", "The server had an error (HTTP 500)."),
+    (503, "FetchFailed", "The server had an error (HTTP 503)."),
+    (403, "FetchFailed", "The site refused access to the feed (HTTP 403)."),
+    (418, "FetchFailed", "The site answered with an error (HTTP 418)."),
+])
+def test_http_errors_are_recorded_in_plain_words(env, status, kind, words):
+    fid = env.add("/e.xml", status=status, body=b"nope", content_type="text/plain")
+    r = env.sync().results[0]
+    assert (r.status, r.error_kind, r.error) == ("error", kind, words)
+    f = env.feed(fid)
+    assert f.last_error == words and f.error_count == 1
+    assert f.next_attempt == T0 + timedelta(minutes=15)
+
+
+def test_retry_after_seconds_and_http_date(env):
+    a = env.add("/busy", status=429, retry_after="7200", body=b"", content_type="text/plain")
+    when = T0 + timedelta(hours=3)
+    b = env.add("/down", status=503, retry_after=when.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+                 body=b"", content_type="text/plain")
+    by_id = {r.feed_id: r for r in env.sync().results}
+    assert by_id[a].error_kind == by_id[b].error_kind == "RateLimited"
+    assert env.feed(a).next_attempt == T0 + timedelta(seconds=7200)
+    assert env.feed(b).next_attempt == when
+    assert "wait" in by_id[a].error
+
+
+def test_failed_feed_backs_off_then_retries_and_recovers(env):
+    fid = env.add("/flaky.xml", status=500, body=b"", content_type="text/plain")
+    ok = env.add("/ok.xml", body=rss(2))
+    assert {r.feed_id: r.status for r in env.sync().results} == {fid: "error", ok: "updated"}
+    env.server.route("/flaky.xml", body=rss(3))
+    env.now = T0 + timedelta(minutes=5)
+    assert [r.feed_id for r in env.sync().results] == [ok]  # still backing off
+    env.now = T0 + timedelta(minutes=16)
+    r = {r.feed_id: r for r in env.sync().results}
+    assert r[fid].status == "updated" and r[fid].new == 3
+    f = env.feed(fid)
+    assert f.last_error is None and f.error_count == 0 and f.next_attempt is None
+    # Asked for by id, a backing-off feed is fetched anyway (the person pressed "sync this feed").
+    env.server.route("/flaky.xml", status=500, body=b"")
+    env.sync()
+    env.server.route("/flaky.xml", body=rss(3))
+    assert env.sync([fid]).results[0].status == "updated"
+
+
+def test_hanging_server_times_out(env):
+    fid = env.add("/hang", hang=True)
+    ok = env.add("/ok.xml", body=rss(1))
+    t = time.monotonic()
+    res = {r.feed_id: r for r in env.sync(read_timeout=0.5).results}
+    assert time.monotonic() - t < 3
+    assert res[fid].error == "127.0.0.1 stopped responding (timed out)."
+    assert res[ok].status == "updated"
+
+
+def test_trickling_endless_response_hits_the_deadline(env):
+    fid = env.add("/drip", body=b"<rss><channel>", endless=b"<item>x</item>", trickle=(14, 0.05))
+    t = time.monotonic()
+    r = env.sync(deadline=1.0).results[0]
+    assert time.monotonic() - t < 3
+    assert r.error == "127.0.0.1 took too long to send the feed (over 1 s)."
+    assert env.feed(fid).error_count == 1
+
+
+def test_endless_fast_response_hits_the_size_cap(env):
+    env.add("/flood", body=b"<rss><channel>", endless=b"<item><title>x</title></item>" * 1000)
+    r = env.sync(feed_max_bytes=2 * 1024 * 1024).results[0]
+    assert (r.error_kind, r.error) == ("TooLarge", "The response was larger than 2 MB.")
+
+
+def test_huge_declared_response_is_refused_early(env):
+    env.add("/huge.xml", body=rss(1) + b" " * (11 * 1024 * 1024))
+    r = env.sync().results[0]
+    assert (r.error_kind, r.error) == ("TooLarge", "The response was larger than 10 MB.")
+
+
+def test_gzip_bomb_counts_decompressed_bytes(env):
+    bomb = gzip.compress(b"<rss><channel><title>" + b" " * (64 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 200_000
+    env.add("/bomb.xml", body=bomb, headers={"Content-Encoding": "gzip"})
+    t = time.monotonic()
+    r = env.sync().results[0]
+    assert time.monotonic() - t < 5
+    assert (r.error_kind, r.error) == ("TooLarge", "The response was larger than 10 MB.")
+
+
+def test_damaged_gzip_is_a_clear_error(env):
+    env.add("/bad.gz", body=b"\x1f\x8b\x08\x00garbage-not-deflate" * 10, headers={"Content-Encoding": "gzip"})
+    r = env.sync().results[0]
+    assert r.status == "error" and "compressed response was damaged" in r.error
+
+
+def test_connection_refused_and_dns_failure(env):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    refused = env.add(f"http://127.0.0.1:{port}/feed.xml")
+    nxdomain = env.add("http://does-not-exist.invalid/feed.xml")
+    res = {r.feed_id: r for r in env.sync().results}
+    assert res[refused].error == "Could not connect to 127.0.0.1: connection refused."
+    assert res[nxdomain].error == "Could not find the server does-not-exist.invalid (DNS lookup failed)."
+
+
+def test_not_a_feed_and_malformed_give_per_feed_errors(env):
+    html = env.add("/page.html", body=(CORPUS / "coco.html").read_bytes(), content_type="text/html")
+    junk = env.add("/junk.xml", body=b"<?xml version='1.0'?><nothing-here/>")
+    binary = env.add("/bin", body=bytes(range(256)) * 10, content_type="application/octet-stream")
+    good = env.add("/good.xml", body=rss(4))
+    res = {r.feed_id: r for r in env.sync().results}
+    assert res[html].error == "Not a feed: the address returned an HTML page."
+    assert res[junk].error_kind == res[binary].error_kind == "NotAFeed"
+    assert res[good].status == "updated" and res[good].new == 4
+    assert env.feed(html).last_error == "Not a feed: the address returned an HTML page."
+
+
+def test_corpus_over_http_then_full_refetch_adds_no_duplicates(env):
+    ids = {}
+    for p in sorted(CORPUS.iterdir()):
+        if p.suffix in (".rss", ".atom", ".xml", ".json") and p.name != "ScriptingNews.json":
+            ids[p.name] = env.add("/" + p.name)
+            env.server.file("/" + p.name, p)  # no ETag: every sync downloads it again
+    first = env.sync(extras=False)  # their pages and images are on the internet; see test_sync_extras
+    assert all(r.status == "updated" for r in first.results), [r.error for r in first.failed]
+    total = env.count()
+    assert total == first.new > 300
+    second = env.sync(extras=False)
+    assert second.new == 0 and env.count() == total
+    assert env.count(ids["rose.json"]) == 84
+
+
+def test_progress_once_per_feed_in_the_calling_thread(env):
+    for i in range(7):
+        env.add(f"/p{i}.xml", body=rss(2, tag=f"p{i}"), delay=0.02 * i)
+    env.add("/broken.xml", status=500, body=b"")
+    seen = []
+    report = env.sync(on_progress=lambda r, done, total: seen.append((r.feed_id, done, total, threading.get_ident())))
+    assert [s[1] for s in seen] == list(range(1, 9)) and {s[2] for s in seen} == {8}
+    assert {s[3] for s in seen} == {threading.get_ident()}
+    assert sorted(s[0] for s in seen) == sorted(r.feed_id for r in report.results)
+    assert len(report.failed) == 1 and report.new == 14
+
+
+def test_cancel_stops_promptly_and_the_next_sync_finishes(env):
+    for i in range(30):
+        env.add(f"/slow{i}.xml", body=rss(3, tag=f"s{i}"), delay=0.3)
+    cancel = threading.Event()
+    seen = []
+
+    def progress(r, done, total):
+        seen.append(r)
+        cancel.set()
+
+    t = time.monotonic()
+    report = env.sync(on_progress=progress, cancel=cancel, concurrency=4, per_host=4)
+    assert time.monotonic() - t < 2
+    assert report.cancelled
+    statuses = [r.status for r in report.results]
+    assert len(statuses) == 30 and statuses.count("cancelled") >= 20
+    db = sqlite3.connect(env.tmp / "t.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    report2 = env.sync()
+    assert not report2.cancelled and not report2.failed
+    assert env.count() == 90
+
+
+def test_bounded_concurrency_overall_and_per_host(env):
+    active = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def slow(req: Request) -> Reply:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.15)
+        with lock:
+            active["now"] -= 1
+        return Reply(body=rss(1, tag=req.path.strip("/").replace(".", "")))
+
+    for i in range(12):
+        env.add(f"/c{i}.xml", handler=slow)
+    env.sync(per_host=2, concurrency=8)
+    assert active["max"] == 2  # all on one host (127.0.0.1)
+    active["max"] = 0
+    env.sync(per_host=10, concurrency=3)
+    assert active["max"] == 3
+
+
+def test_json_feed_with_charset_and_sync_transport(env, tmp_path):
+    body = (CORPUS / "curt.json").read_bytes()
+    fid = env.add("/feed.json", body=body, content_type="application/feed+json; charset=utf-8")
+    assert env.sync().results[0].new == 26
+    # An injected httpx transport (sync or async) is used instead of the network.
+    mock = httpx.MockTransport(lambda request: httpx.Response(200, content=rss(2, tag="m"),
+                                                              headers={"Content-Type": "application/rss+xml"}))
+    store = Store(tmp_path / "m.sqlite")
+    store.add_feed("https://nowhere.example/feed", now=T0)
+    r = Syncer(store, transport=mock, clock=lambda: T0, image_dir=tmp_path / "img").run()
+    assert r.results[0].new == 2
+    store.close()
+    assert env.count(fid) == 26
+
+
+def test_facade_sync_and_add_feed(tmp_path, feed_server):
+    feed_server.file("/manton.rss", CORPUS / "manton.rss", etag=True)
+    with make_tidings(tmp_path / "data", clock=lambda: T0) as t:
+        t.set_setting("full_text", False)
+        feed = t.add_feed(feed_server.url("/manton.rss"))
+        assert feed.title == "Manton Reece"
+        report = t.sync()
+        assert report.new == 10 and not report.failed
+        assert t.counts()["unread"] == 10
