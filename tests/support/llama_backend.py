@@ -39,6 +39,7 @@ class LlamaBackend:
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format,
                          seed=seed, verbose=False)
         self.n_ctx = n_ctx
+        self.chat_format = chat_format
         self.tokens_out = 0
         self.last_finish_reason: str | None = None
         self._lock = threading.Lock()
@@ -49,7 +50,7 @@ class LlamaBackend:
     def chat(self, model: str, messages: list[dict], options: dict) -> Iterator[str]:
         # Gemma has no system role: fold it into the first user turn, as Ollama's template does
         msgs = [dict(m) for m in messages]
-        if msgs and msgs[0].get("role") == "system":
+        if self.chat_format == "gemma" and msgs and msgs[0].get("role") == "system":
             system = msgs.pop(0)["content"]
             if msgs:
                 msgs[0]["content"] = system + "\n\n" + msgs[0]["content"]
