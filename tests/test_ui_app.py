@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -117,6 +117,38 @@ def test_summarise_today_streams_into_the_reader(qtbot, tmp_path):
 
             w.reader.anchorClicked.emit(QUrl(f"tidings://article/{first}"))
             assert w.reader.article is not None and w.reader.article.id == first
+            assert w.act_summarise.isEnabled()
+            w.close()
+        finally:
+            t.close()
+
+
+def test_a_missing_model_is_offered_for_download(qtbot, tmp_path):
+    from app.core import make_tidings
+    from app.llm import LLMClient
+    from support.ollama_standin import OllamaStandIn
+    from ui.mainwindow import MainWindow
+
+    with OllamaStandIn(models={}) as standin:
+        standin.pullable["llama3.2:latest"] = 8192
+        t = make_tidings(tmp_path / "lib", clock=lambda: UI_NOW, llm=LLMClient(standin.url, timeout=5))
+        try:
+            fill_store(t, {("Alpha News", None): 2}, now=UI_NOW)
+            w = MainWindow(t, timers=False)
+            qtbot.addWidget(w)
+            w.show()
+            qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
+            w.summarise_today()
+            qtbot.waitUntil(lambda: w._digest_task is None, timeout=30000)
+            assert w.digest_panel.digest.extractive  # written anyway, from the articles' sentences
+            assert "not installed" in w.digest_panel.digest.notice or "No model" in w.digest_panel.digest.notice
+            bar = w.message_bar
+            assert bar.isVisible() and bar.action.isVisible() and bar.action.text() == "Download model"
+            qtbot.mouseClick(bar.action, Qt.MouseButton.LeftButton)
+            assert w.progress.isVisible() and not w.act_summarise.isEnabled()
+            qtbot.waitUntil(lambda: w._digest_task is None, timeout=15000)
+            assert "installed" in w.status_label.text()
+            assert "llama3.2" in ",".join(t.llm_models())
             assert w.act_summarise.isEnabled()
             w.close()
         finally:

@@ -42,6 +42,10 @@ class MessageBar(QFrame):
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action = QPushButton()
+        self.action.hide()
+        self.action.clicked.connect(self._act)
+        self._callback = None
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -49,13 +53,19 @@ class MessageBar(QFrame):
         close.clicked.connect(self.hide)
         layout.addWidget(self.icon)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.action)
         layout.addWidget(close)
         self.message = ""
         self.hint = ""
         self.hide()
 
-    def show_message(self, message: str, hint: str = "", severity: str = "error") -> None:
+    def show_message(self, message: str, hint: str = "", severity: str = "error",
+                     action: tuple[str, object] | None = None) -> None:
+        """`action`: (button label, callback) for the obvious next step, e.g. ("Download model", …)."""
         self.message, self.hint = message, hint
+        self._callback = action[1] if action else None
+        self.action.setText(action[0] if action else "")
+        self.action.setVisible(action is not None)
         icon = QStyle.StandardPixmap.SP_MessageBoxWarning if severity == "error" else \
             QStyle.StandardPixmap.SP_MessageBoxInformation
         self.icon.setPixmap(self.style().standardIcon(icon).pixmap(20, 20))
@@ -67,6 +77,13 @@ class MessageBar(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
         self.show()
+
+
+    def _act(self) -> None:
+        callback, self._callback = self._callback, None
+        self.hide()
+        if callback:
+            callback()
 
 
 class AddFeedDialog(QDialog):
@@ -163,10 +180,11 @@ class AddFeedDialog(QDialog):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, values: dict, parent: QWidget | None = None):
+    def __init__(self, values: dict, parent: QWidget | None = None, styles: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
+        self.form = form
         self.interval = QSpinBox()
         self.interval.setRange(0, 24 * 60)
         self.interval.setSuffix(" min")
@@ -198,6 +216,18 @@ class SettingsDialog(QDialog):
         self.font_size.setSuffix(" pt")
         self.font_size.setValue(int(values.get("font_size") or 11))
         form.addRow("Article text size:", self.font_size)
+        self.style_box = QComboBox()
+        for name in styles or [values.get("digest_style") or "briefing"]:
+            self.style_box.addItem(name)
+        self.style_box.setCurrentText(values.get("digest_style") or "briefing")
+        form.addRow("Digest style:", self.style_box)
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.addItem("")
+        self.model.setCurrentText(values.get("ollama_model") or "")
+        self.model.lineEdit().setPlaceholderText("Choose automatically from the installed models")
+        self.model.setToolTip("The Ollama model that writes digests.")
+        form.addRow("Digest model:", self.model)
         note = QLabel("Full text and images apply to feeds added from now on; each feed keeps its own choice.")
         note.setWordWrap(True)
         form.addRow(note)
@@ -214,4 +244,14 @@ class SettingsDialog(QDialog):
             "mark_read_delay_seconds": self.delay.value(),
             "theme": self.theme.currentData(),
             "font_size": self.font_size.value(),
+            "digest_style": self.style_box.currentText() or "briefing",
+            "ollama_model": self.model.currentText().strip() or None,
         }
+
+    def set_models(self, names: list[str]) -> None:
+        """Fill the model list once Ollama answered (asked in the background)."""
+        current = self.model.currentText()
+        for n in names:
+            if self.model.findText(n) < 0:
+                self.model.addItem(n)
+        self.model.setCurrentText(current)

@@ -155,6 +155,9 @@ class DigestPanel(QObject):
             self.w.status_label.setText(f"Writing today's digest: {ev.done} of {ev.total} stories done")
         elif ev.kind == "notice":
             d.notice = (d.notice + " " + ev.message).strip() if ev.message not in d.notice else d.notice
+            model = getattr(ev.error, "model", None)
+            if type(ev.error).__name__ == "ModelMissing" and model:
+                self.missing_model = model
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -175,6 +178,12 @@ class DigestPanel(QObject):
     def _done(self, digest: Digest) -> None:
         self._finish_ui()
         self.digest = digest
+        model = getattr(self, "missing_model", None)
+        if model:
+            self.w.message_bar.show_message(
+                f"This digest was written without a model: “{model}” is not installed in Ollama.",
+                "Tidings can download it now (it may take a while); the next digest will use it.", "info",
+                action=("Download model", lambda: self.w.pull_model(model)))
         n = len(digest.items)
         self.w.status_label.setText(f"Today's digest is ready: {n} stor{'y' if n == 1 else 'ies'}.")
         self.w.select_source("smart:digests")

@@ -50,7 +50,8 @@ from ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
-UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size")
+UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size",
+               "digest_style", "ollama_model")
 
 
 def app_icon() -> QIcon:
@@ -60,6 +61,10 @@ def app_icon() -> QIcon:
         if p.exists():
             icon.addFile(str(p), QSize(size, size))
     return icon
+
+
+class _Cancelled(Exception):
+    pass
 
 
 def badged_icon(n: int) -> QIcon:
@@ -982,8 +987,18 @@ class MainWindow(QMainWindow):
     # --- settings ---------------------------------------------------------------------------------------
 
     def settings_dialog(self) -> SettingsDialog:
-        dlg = SettingsDialog(self.prefs, self)
+        styles = None
+        if digest_available(self.t):
+            try:
+                styles = self.t.digest_styles()  # files in resources/ and the data dir: quick
+            except TidingsError:
+                styles = None
+        dlg = SettingsDialog(self.prefs, self, styles=styles)
         dlg.accepted.connect(lambda: self.apply_settings(dlg.values()))
+        if digest_available(self.t) and callable(getattr(self.t, "llm_models", None)):
+            # Ollama may be slow or absent: ask in the background, ignore "not running" here
+            self.tasks.run(self.t.llm_models, on_done=dlg.set_models, on_error=lambda e: isinstance(e, TidingsError),
+                           context="listing Ollama models")
         dlg.open()
         self.settings_dlg = dlg
         return dlg
@@ -1056,6 +1071,57 @@ class MainWindow(QMainWindow):
         self.tasks.run(lambda: self.t.get_digest(did),
                        on_done=lambda d: self.reader.show_html(digest_page(d, self.reader.palette())),
                        context="opening the digest")
+
+    def pull_model(self, name: str) -> None:
+        """Download an Ollama model, with progress and Cancel in the status bar."""
+        if self._sync_task is not None or self._digest_task is not None:
+            return
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("%p%")
+        self.progress.show()
+        self.cancel_button.show()
+        self.status_label.setText(f"Downloading {name}…")
+
+        def work(task):
+            def progress(done, total, status):
+                task.progress(done, total, status)
+                if task.cancelled():
+                    raise _Cancelled()
+
+            try:
+                self.t.pull_model(name, on_progress=progress)
+            except _Cancelled:
+                return False
+            return True
+
+        def progress(done, total, status):
+            if total:
+                self.progress.setRange(0, 1000)
+                self.progress.setValue(int(1000 * (done or 0) / total))
+            self.status_label.setText(f"Downloading {name}: {status}")
+
+        def finish(ok=None):
+            self._active_progress_cancel = None
+            self._digest_task = None
+            self._update_summarise()
+            self.progress.hide()
+            self.progress.setFormat("%v of %m feeds")
+            self.cancel_button.hide()
+            if ok is True:
+                self.status_label.setText(f"{name} is installed. “Summarise today” will use it.")
+            elif ok is False:
+                self.status_label.setText("Download cancelled.")
+
+        def failed(e):
+            finish()
+            self.status_label.setText("The download failed.")
+            return False
+
+        task = self.tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
+                              context=f"downloading {name}")
+        self._digest_task = task  # one long job at a time: no digest or sync meanwhile
+        self._update_summarise()
+        self._active_progress_cancel = task.cancel.set
 
     def summarise_today(self) -> None:
         if not digest_available(self.t) or self._digest_task is not None:
