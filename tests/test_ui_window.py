@@ -387,3 +387,36 @@ def test_dark_theme_and_tray_badge(qtbot, ui_tidings, open_window):
     assert QApplication.palette().color(QPalette.ColorRole.Base).lightness() > 150
     plain, badged = badged_icon(0).pixmap(64, 64).toImage(), badged_icon(42).pixmap(64, 64).toImage()
     assert plain.pixel(48, 48) != badged.pixel(48, 48)
+
+
+def test_import_and_export_opml(qtbot, ui_tidings, open_window, tmp_path):
+    opml = tmp_path / "subs.opml"
+    opml.write_text("""<?xml version="1.0"?><opml version="2.0"><head/><body>
+      <outline text="Reading"><outline type="rss" text="One" xmlUrl="http://127.0.0.1:9/one.xml"/>
+        <outline text="Deep"><outline type="rss" text="Two" xmlUrl="http://127.0.0.1:9/two.xml"/></outline>
+      </outline></body></opml>""")
+    w = open_window()
+    w.start_sync = lambda *a, **k: None  # nothing to fetch from: the port is closed
+    w.import_opml(str(opml))
+    qtbot.waitUntil(lambda: "folder:Reading/Deep" in w.sources_model.keys(), timeout=3000)
+    assert "Imported 2 new feeds" in w.status_label.text()
+    out = tmp_path / "out.opml"
+    w.export_opml(str(out))
+    idle(qtbot, w)
+    text = out.read_text()
+    assert "http://127.0.0.1:9/one.xml" in text and "http://127.0.0.1:9/two.xml" in text and "Deep" in text
+
+
+def test_space_works_while_reading_in_the_article_pane(qtbot, ui_tidings, open_window):
+    fill_store(ui_tidings, {("Alpha News", None): 2})
+    ui_tidings.set_setting("mark_read_delay_seconds", -1)
+    w = open_window()
+    w.resize(800, 360)
+    click_source(qtbot, w, "smart:unread")
+    w.articles.setFocus()
+    key(qtbot, w, Qt.Key.Key_J)
+    w.reader.setFocus()
+    qtbot.keyClick(w.reader, Qt.Key.Key_Space)
+    assert w.reader.verticalScrollBar().value() > 0
+    qtbot.keyClick(w.reader, Qt.Key.Key_J)
+    assert w.current_row() == 1

@@ -91,8 +91,10 @@ class AddFeedDialog(QDialog):
 
     subscribe_requested = Signal(str, str, object)  # feed url, title, folder (None: top level)
 
-    def __init__(self, tidings, tasks, folders: list[str], parent: QWidget | None = None, initial_url: str = ""):
+    def __init__(self, tidings, tasks, folders: list[str], parent: QWidget | None = None, initial_url: str = "",
+                 known_urls: set[str] | None = None):
         super().__init__(parent)
+        self.known_urls = known_urls or set()
         self.setWindowTitle("Add feed")
         self.t = tidings
         self.tasks = tasks
@@ -148,7 +150,7 @@ class AddFeedDialog(QDialog):
 
     def _found(self, found: list[tuple[str, str]]) -> None:
         self.find_button.setEnabled(True)
-        known = {f.url for f in self.t.feeds()} if found else set()
+        known = self.known_urls
         for feed_url, title in found:
             item = QListWidgetItem(f"{title or feed_url}\n{feed_url}")
             item.setData(Qt.ItemDataRole.UserRole, (feed_url, title))

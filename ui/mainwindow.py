@@ -871,7 +871,8 @@ class MainWindow(QMainWindow):
     # --- feeds: add, import/export, context menu ---------------------------------------------------
 
     def add_feed_dialog(self, url: str = "") -> AddFeedDialog:
-        dlg = AddFeedDialog(self.t, self.tasks, self._folders(), self, initial_url=url)
+        dlg = AddFeedDialog(self.t, self.tasks, self._folders(), self, initial_url=url,
+                            known_urls={f.url for f in self.sources_model.feeds})
         dlg.subscribe_requested.connect(self.subscribe)
         dlg.open()
         self.add_dialog = dlg
