@@ -101,7 +101,7 @@ def store_articles(t, rows, now: datetime, tag: str) -> None:
 def kind_of(prompt: str) -> str:
     p = prompt.lower()
     for word, kind in (("same specific event", "same-story"), ("headline", "headline"), ("why this story", "why"),
-                       ("closing", "closing"), ("one paragraph", "lead"), ("two or three", "also"),
+                       ("ends a morning", "closing"), ("one paragraph", "lead"), ("two or three", "also"),
                        ("one sentence", "brief")):
         if word in p:
             return kind

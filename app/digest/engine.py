@@ -29,6 +29,7 @@ from app.digest.text import (
     article_hash,
     article_text,
     content_hash,
+    keywords,
     leading_sentences,
     sentences,
     trim_to_sentence,
@@ -128,6 +129,7 @@ class DigestWriter:
         self.cache_hits = 0
         self.fallbacks = 0  # stories whose model text failed the checks (their own sentences are used)
         self._confirms = 0
+        self._kw: dict[int, set[str]] = {}
 
     # --- public ----------------------------------------------------------------------------
 
@@ -242,6 +244,16 @@ class DigestWriter:
         cut = getattr(getattr(self.llm, "last", None), "done_reason", None) == "length"
         return text, cut
 
+    def _words(self, story: Story) -> set[str]:
+        """The stemmed content words of a story's articles (for the support check), memoised."""
+        out: set[str] = set()
+        for a in story.articles:
+            ws = self._kw.get(a.id)
+            if ws is None:
+                ws = self._kw[a.id] = set(keywords(a.title + "\n" + article_text(a)))
+            out |= ws
+        return out
+
     def _instr(self, kind: str) -> str:
         return self.style.prompts["system"] + "\n" + re.sub(r"\{\w+\}", " ", self.style.prompts.get(kind, ""))
 
@@ -294,8 +306,8 @@ class DigestWriter:
         try:
             raw, cut = self._call(key, prompt, words, index=n)
         except _Stop as stop:
-            return _finish(stop.args[0] if stop.args else "", source, words, kind, True, self._instr(kind))
-        text = _finish(raw, source, words, kind, cut, self._instr(kind))
+            return _finish(stop.args[0] if stop.args else "", source, words, kind, True, self._instr(kind), self._words(story))
+        text = _finish(raw, source, words, kind, cut, self._instr(kind), self._words(story))
         self._store(key, text)
         return text
 
@@ -325,7 +337,7 @@ class DigestWriter:
             raw, cut = self._call(key, prompt, words, part="why")
         except _Stop:
             return ""
-        text = _finish(raw, _source_text(lead), words, "why", cut, self._instr("why"))
+        text = _finish(raw, _source_text(lead), words, "why", cut, self._instr("why"), self._words(lead))
         self._store(key, text)
         return text
 
@@ -438,13 +450,15 @@ def _clean(raw: str) -> str:
 MIN_SUPPORT = {"lead": 0.5, "also": 0.5, "brief": 0.5, "why": 0.4, "headline": 0.5, "closing": 0.0}
 
 
-def _finish(raw: str, source: str, words: int, kind: str, cut: bool, instructions: str = "") -> str:
+def _finish(raw: str, source: str, words: int, kind: str, cut: bool, instructions: str = "",
+            source_words: set[str] | None = None) -> str:
     text = " ".join(_clean(raw).split())
     if not text:
         return ""
     if cut or not re.search(r"[.!?][\"'”’)\]]*$", text):
         text = trim_to_sentence(text)
-    text, dropped = repair(text, source, min_support=MIN_SUPPORT.get(kind, 0.5), instructions=instructions)
+    text, dropped = repair(text, source, min_support=MIN_SUPPORT.get(kind, 0.5), instructions=instructions,
+                           source_words=source_words)
     if dropped:
         log.info("dropped unsupported sentences: %s", dropped)
     if not text:

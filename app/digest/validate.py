@@ -65,7 +65,8 @@ def support(sentence: str, source_words: set[str]) -> float:
     return sum(1 for w in words if w in source_words or (len(w) >= 5 and w[:5] in prefixes)) / len(words)
 
 
-def repair(text: str, source_text: str, *, min_support: float = 0.0, instructions: str = "") -> tuple[str, list[str]]:
+def repair(text: str, source_text: str, *, min_support: float = 0.0, instructions: str = "",
+           source_words: set[str] | None = None) -> tuple[str, list[str]]:
     """Drop each sentence that quotes words not in the source, states a number not in it, repeats
     an earlier sentence, echoes the instructions, or (with ``min_support``) is mostly words the
     source does not have.
@@ -74,7 +75,9 @@ def repair(text: str, source_text: str, *, min_support: float = 0.0, instruction
     only what the articles support."""
     src = normalise(source_text)
     src_numbers = _numbers(source_text)
-    src_words = set(keywords(source_text)) if min_support else set()
+    if source_words is None:
+        source_words = set(keywords(source_text)) if min_support else set()
+    src_words = source_words
     instr = normalise(instructions).lower()
     kept, dropped, seen = [], [], set()
     for s in sentences(text):
