@@ -69,7 +69,7 @@ class _Cancelled(Exception):
 
 def badged_icon(n: int) -> QIcon:
     """The app icon with the unread count in a corner (for the tray)."""
-    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtGui import QColor, QPainter, QPixmap
 
     pm = app_icon().pixmap(64, 64)
     if n <= 0 or pm.isNull():
