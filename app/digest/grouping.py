@@ -102,14 +102,13 @@ def similarity_pairs(articles: Sequence[Article]) -> list[tuple[float, float, in
     for i, v in enumerate(vecs):
         for w in v:
             index.setdefault(w, []).append(i)
+    # candidates share a *rare* word (a name, a number): articles on one story always do, and it
+    # keeps this near-linear on big days (words in many articles would pair everything with everything)
+    rare = max(20, len(vecs) // 20)
     pairs = []
-    seen: set[tuple[int, int]] = set()
     for i, v in enumerate(vecs):
-        cands = {j for w in v for j in index[w] if j > i}
+        cands = {j for w in v if len(index[w]) <= rare for j in index[w] if j > i}
         for j in cands:
-            if (i, j) in seen:
-                continue
-            seen.add((i, j))
             c = _cos(v, vecs[j])
             if c < BORDER:
                 continue
