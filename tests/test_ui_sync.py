@@ -26,6 +26,8 @@ def window(qtbot, ui_tidings):
         made.append(w)
         w.show()
         qtbot.waitExposed(w)
+        w.activateWindow()  # window shortcuts (r) need the active window, also on a real X server
+        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
         qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
         return w
 

@@ -25,7 +25,8 @@ def open_window(qtbot, ui_tidings):
         w.open_external = lambda url: w.opened_urls.append(url.toString())
         w.show()
         qtbot.waitExposed(w)
-        w.activateWindow()
+        w.activateWindow()  # window shortcuts need the active window, also on a real X server
+        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
         qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
         return w
 
