@@ -113,18 +113,31 @@ class _Run:
                            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
                            deadline=s.deadline) as fetcher:
             self.fetcher = fetcher
-            tasks = {asyncio.create_task(self.one(f)): f for f in self.feeds}
+            finished: asyncio.Queue = asyncio.Queue()
+            tasks = {}
+            for f in self.feeds:
+                t = asyncio.create_task(self.one(f))
+                t.add_done_callback(finished.put_nowait)
+                tasks[t] = f
             pending = set(tasks)
             done_count = 0
             try:
                 while pending and not self.cancel.is_set():
-                    done, pending = await asyncio.wait(pending, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
-                    for t in done:
-                        result = t.result()
-                        self.report.results.append(result)
-                        done_count += 1
-                        if self.on_progress is not None:
-                            self.on_progress(result, done_count, total)
+                    try:
+                        t = await asyncio.wait_for(finished.get(), timeout=0.05)  # poll `cancel` meanwhile
+                    except TimeoutError:
+                        continue
+                    pending.discard(t)
+                    result = t.result()  # a StoreError (disk full, locked) ends the run here
+                    self.report.results.append(result)
+                    done_count += 1
+                    if self.on_progress is not None:
+                        self.on_progress(result, done_count, total)
+                while pending and not finished.empty():  # cancelled: still report what did finish
+                    t = finished.get_nowait()
+                    pending.discard(t)
+                    if not t.cancelled() and t.exception() is None:
+                        self.report.results.append(t.result())
             finally:
                 others = [t for t in self.image_tasks.values() if not t.done()]
                 if pending or others:
@@ -134,9 +147,10 @@ class _Run:
                 # Let the worker finish what it started (one short transaction), so the caller may
                 # close the store as soon as we return.
                 await self.in_worker(lambda: None)
-                for t in pending:
-                    f = tasks[t]
-                    self.report.results.append(FeedResult(f.id, f.url, f.title, "cancelled"))
+                for t in tasks:
+                    if t in pending:
+                        f = tasks[t]
+                        self.report.results.append(FeedResult(f.id, f.url, f.title, "cancelled"))
                 if pending:
                     self.report.cancelled = True
 
