@@ -211,6 +211,9 @@ class MainWindow(QMainWindow):
         self.view_title.setObjectName("viewTitle")
         self.digest_list = QListWidget()
         self.digest_list.setObjectName("digests")
+        self.digest_list.setWordWrap(True)
+        self.digest_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.digest_list.setSpacing(2)
         self.digest_list.currentItemChanged.connect(self._on_digest_changed)
         self.middle_stack = QStackedWidget()
         self.middle_stack.addWidget(self.articles)
@@ -1040,9 +1043,13 @@ class MainWindow(QMainWindow):
             if gen != self._load_gen:
                 return
             self.digest_list.clear()
+            from ui.digest import _long_date
+
             for d in digests:
-                text = f"{d.date} — {d.headline or d.style}"
-                item = QListWidgetItem(text)
+                headline = d.headline or d.style
+                if len(headline) > 140:
+                    headline = headline[:140].rsplit(" ", 1)[0] + " …"
+                item = QListWidgetItem(f"{_long_date(d.date)}\n{headline}")
                 item.setData(ID_ROLE, d.id)
                 item.setToolTip(f"{d.style}, {'extractive' if d.extractive else d.model or ''}")
                 self.digest_list.addItem(item)
