@@ -80,8 +80,13 @@ def _unavailable(host: str, detail: str = "") -> OllamaUnavailable:
 class LLMClient:
     def __init__(self, host: str | None = None, timeout: float = DEFAULT_TIMEOUT):
         host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
-        if "://" not in host:
-            host = "http://" + host
+        try:  # the client's own reading of OLLAMA_HOST forms ("0.0.0.0", ":11434", "host:port/path")
+            from ollama._client import _parse_host
+
+            host = _parse_host(host)
+        except (ImportError, ValueError):
+            if "://" not in host:
+                host = "http://" + host
         self.host = host.rstrip("/")
         self.timeout = float(timeout)
         self._client = ollama.Client(host=self.host, timeout=httpx.Timeout(self.timeout, connect=min(5.0, self.timeout)))
