@@ -153,3 +153,16 @@ def test_a_missing_model_is_offered_for_download(qtbot, tmp_path):
             w.close()
         finally:
             t.close()
+
+
+def test_a_damaged_library_is_explained_not_a_crash(qapp, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "tidings.sqlite").write_bytes(b"this is not a database" * 100)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda parent, title, text: shown.append((title, text))))
+    assert main(["tidings"], data_dir=lib) == 1
+    assert shown and "cannot open your library" in shown[0][0]
+    assert "backup" in shown[0][1]  # StoreCorrupt's hint: what to do

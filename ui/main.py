@@ -119,9 +119,15 @@ def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = Non
 
     argv = list(sys.argv if argv is None else argv) or ["tidings"]
     data = Path(data_dir).expanduser() if data_dir else default_data_dir()
-    data.mkdir(parents=True, exist_ok=True)
-    setup_logging(data)
     app = QApplication.instance() or QApplication(argv)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        QMessageBox.critical(None, "Tidings cannot open your library",
+                             f"The folder {data} cannot be created ({e.strerror}).\n"
+                             "Choose another one with --data-dir, or fix its permissions.")
+        return 1
+    setup_logging(data)
     app.setApplicationName("Tidings")
     app.setApplicationDisplayName("Tidings")
     app.setDesktopFileName("tidings")
@@ -136,6 +142,11 @@ def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = Non
         t = make_tidings(data)
     except TidingsError as e:
         QMessageBox.critical(None, "Tidings cannot open your library", e.explain())
+        return 1
+    except OSError as e:
+        QMessageBox.critical(None, "Tidings cannot open your library",
+                             f"{data} cannot be used ({e.strerror or e}).\n"
+                             "Choose another folder with --data-dir, or fix its permissions.")
         return 1
     try:
         apply_theme(app, t.setting("theme") or "system")
