@@ -307,6 +307,8 @@ def test_settings_dialog_changes_settings(qtbot, ui_tidings, open_window):
     assert ui_tidings.setting("mark_read_delay_seconds") == -1
     assert w.reader.document().defaultFont().pointSize() == 15
     assert not w._sync_timer.isActive()
+    w.apply_settings({**w.prefs, "sync_interval_minutes": 15})
+    assert w._sync_timer.isActive() and w._sync_timer.interval() == 15 * 60_000
 
 
 def test_list_model_is_lazy(qtbot, ui_tidings, open_window):
