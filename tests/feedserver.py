@@ -69,8 +69,11 @@ class Reply:
 
 
 class FeedServer:
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, *, certfile: str | Path | None = None,
+                 keyfile: str | Path | None = None):
+        """root: serve files under it too. certfile/keyfile: speak HTTPS (e.g. a self-signed pair)."""
         self.root = Path(root) if root else None
+        self.certfile, self.keyfile = certfile, keyfile
         self.routes: dict[str, Reply] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -99,7 +102,8 @@ class FeedServer:
 
     def url(self, path: str = "/") -> str:
         assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+        scheme = "https" if self.certfile else "http"
+        return f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}{path}"
 
     @property
     def base(self) -> str:
@@ -124,6 +128,12 @@ class FeedServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        if self.certfile:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(self.certfile), str(self.keyfile) if self.keyfile else None)
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name="feedserver")
         self._thread.start()

@@ -341,3 +341,43 @@ def test_facade_sync_and_add_feed(tmp_path, feed_server):
         report = t.sync()
         assert report.new == 10 and not report.failed
         assert t.counts()["unread"] == 10
+
+
+def test_truncated_response_and_tls_to_a_plain_server(env):
+    body = rss(3)
+    env.add("/cut.xml", body=body[:200], content_length=False, headers={"Content-Length": str(len(body))})
+    tls = env.add(env.server.url("/ok.xml").replace("http://", "https://"))
+    env.server.route("/ok.xml", body=rss(1))
+    res = {r.feed_id: r for r in env.sync().results}
+    cut = [r for fid, r in res.items() if fid != tls][0]
+    assert cut.error == "127.0.0.1 broke off the connection while sending the feed."
+    assert res[tls].error == "Could not make a secure connection to 127.0.0.1: the secure connection failed."
+
+
+def test_unusual_encodings_and_a_feed_in_a_redirect_to_another_host(env):
+    latin = ('<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>Caf\xe9</title>'
+             '<item><guid>1</guid><title>Cr\xe8me</title></item></channel></rss>').encode("latin-1")
+    fid = env.add("/latin.xml", body=latin, content_type="text/xml")
+    # 127.0.0.1 and localhost are different hosts to the per-host limits; redirects may cross hosts.
+    other = env.server.url("/latin.xml").replace("127.0.0.1", "localhost")
+    moved = env.add("/moved.xml", status=302, location=other, content_type=None)
+    res = {r.feed_id: r for r in env.sync().results}
+    assert res[fid].new == 1 and res[moved].new == 1
+    titles = {a.title for a in env.store.articles_by_id(env.store.article_ids(ArticleQuery()))}
+    assert titles == {"Crème"}
+
+
+def test_self_signed_certificate_is_refused(env, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    with FeedServer(certfile=cert, keyfile=key) as tls:
+        tls.route("/f.xml", body=rss(1))
+        env.add(tls.url("/f.xml"))
+        r = env.sync().results[0]
+    assert r.error == "Could not make a secure connection to 127.0.0.1: the certificate is not valid."

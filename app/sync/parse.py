@@ -28,7 +28,6 @@ from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from lxml import etree
 
 from app import html as app_html
 from app.errors import NotAFeed
@@ -67,12 +66,16 @@ _ABSOLUTE_ATTRS = ('href="http://', 'href="https://', "href='http://", "href='ht
                    'src="http://', 'src="https://', "src='http://", "src='https://")
 
 
-@lru_cache(maxsize=256)
 def _origin(base_url: str) -> str | None:
-    p = urlsplit(base_url)
-    if p.scheme in ("http", "https") and p.netloc:
-        return f"{p.scheme}://{p.netloc}"
-    return None
+    """scheme://netloc of an http(s) URL, as urljoin would keep it; None when unsure (then urljoin)."""
+    i = base_url.find("://")
+    if i not in (4, 5) or base_url[:i] not in ("http", "https"):
+        return None
+    j = base_url.find("/", i + 3)
+    netloc = base_url[i + 3:] if j < 0 else base_url[i + 3:j]
+    if not netloc or any(c in netloc for c in "?#@\\;[] \t\n"):
+        return None
+    return base_url[:i + 3] + netloc
 
 
 def _join(base_url: str, url: str) -> str:
@@ -281,21 +284,33 @@ def _transcode_for_http_charset(body: bytes, content_type: str | None) -> bytes:
     return text.encode("utf-8")
 
 
-_strict = threading.local()
-
-
 def _well_formed(body: bytes) -> bool:
-    parser = getattr(_strict, "parser", None)
-    if parser is None:
-        parser = _strict.parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False,
-            collect_ids=False,
-        )
+    """Is this well-formed XML? expat with no handlers: ~2x faster than building an lxml tree.
+    It never loads external entities, and has billion-laughs protection (expat >= 2.4);
+    entity declarations are cut out before this anyway (defuse_xml)."""
+    import pyexpat
+
+    parser = pyexpat.ParserCreate()
     try:
-        root = etree.fromstring(body, parser)
+        parser.Parse(body, True)
+    except pyexpat.ExpatError as e:
+        if "encoding" in str(e):  # expat knows few multi-byte encodings (gb2312, shift_jis...): ask libxml2
+            return _well_formed_lxml(body)
+        return False
+    except (ValueError, LookupError):  # "multi-byte encodings are not supported"
+        return _well_formed_lxml(body)
+    return True
+
+
+def _well_formed_lxml(body: bytes) -> bool:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             recover=False, collect_ids=False)
+    try:
+        return etree.fromstring(body, parser) is not None
     except (etree.XMLSyntaxError, ValueError):
         return False
-    return root is not None
 
 
 # --- the entry point ------------------------------------------------------------------------------
