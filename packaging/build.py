@@ -310,8 +310,15 @@ def dmg() -> Path:
     os.symlink("/Applications", stage / "Applications")
     target = OUT / f"tidings-{VERSION}-macos-{arch()}.dmg"
     target.unlink(missing_ok=True)
-    run(["hdiutil", "create", "-volname", f"Tidings {VERSION}", "-srcfolder", stage, "-fs", "HFS+",
-         "-format", "UDZO", "-ov", target])
+    for attempt in range(3):  # hdiutil sometimes fails with "Resource busy" on CI machines
+        try:
+            run(["hdiutil", "create", "-volname", f"Tidings {VERSION}", "-srcfolder", stage, "-fs", "HFS+",
+                 "-format", "UDZO", "-ov", target])
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            time.sleep(5)
     shutil.rmtree(stage)
     log(f"disk image: {target} ({mib(target.stat().st_size)})")
     return target

@@ -132,7 +132,8 @@ smoke_windows() {
   sed 's/^/    /' "$SANDBOX/last.log"
   if [ $rc -eq 0 ]; then ok "selftest passed in $(elapsed "$t0" "$t1") s"; else bad "selftest exited $rc"; fi
   check "silent uninstall" "$dir/unins000.exe" /VERYSILENT /SUPPRESSMSGBOXES /NORESTART
-  sleep 3  # the uninstaller finishes deleting from a copy of itself
+  # The uninstaller runs on from a temporary copy of itself: wait (up to a minute) for it to finish.
+  for _ in $(seq 60); do [ -e "$dir/Tidings.exe" ] || [ -e "$dir/unins000.exe" ] || break; sleep 1; done
   check "the install folder is removed" test ! -e "$dir/Tidings.exe"
   check "the Start-menu entry is removed" test ! -e "$(cygpath -u "$menu")"
 }

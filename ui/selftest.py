@@ -241,9 +241,15 @@ def _window(t, png: Path):
         from ui.screenshot import render_main_window
     except ImportError as e:
         raise SelfTestError(f"ui.screenshot.render_main_window is not available ({e})") from e
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
+    def quiet(mode, context, message):  # the offscreen platform's harmless chatter, nothing else
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(quiet)
     QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tidings"])
     started = time.perf_counter()
     render_main_window(t, png, size=(1280, 800))
