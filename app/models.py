@@ -149,6 +149,8 @@ class FeedResult:
     updated: int = 0
     error: str | None = None  # plain words, as stored on the feed
     error_kind: str | None = None  # the app.errors class name
+    fulltext: int = 0  # article pages fetched and extracted for offline reading (sync's extras)
+    images: int = 0  # images downloaded into the local cache
 
 
 @dataclass

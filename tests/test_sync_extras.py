@@ -75,7 +75,7 @@ def test_teasers_get_full_text_and_images_for_offline_reading(env):
     fid = env.store.add_feed(url, now=T0)[0]
     report = env.sync()
     r = report.results[0]
-    assert (r.status, r.new) == ("updated", 3)
+    assert (r.status, r.new, r.fulltext, r.images) == ("updated", 3, 3, 3)
     for a in env.articles(fid):
         i = a.title.split()[-1]
         assert f"Paragraph 5 of story {i}" in a.text and "Copyright" not in a.text and "var x" not in a.text

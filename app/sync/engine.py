@@ -167,9 +167,7 @@ class _Run:
                 log.exception("offline extras failed for feed %s", feed.url)
         counts = self.extra_counts.get(feed.id)
         if counts:
-            for name, n in zip(("fulltext", "images"), counts):
-                if hasattr(result, name):
-                    setattr(result, name, n)
+            result.fulltext, result.images = counts
         return result
 
     async def fetch_and_store(self, feed: Feed) -> FeedResult:

@@ -381,7 +381,11 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
 
 
 def _date_from_guid(guid, raw_published) -> bool:
-    if not guid or not isinstance(guid, str) or guid.startswith(("http://", "https://")):
+    # A date read from a guid like "1" or "2024" falls on midnight; only then ask (the check can
+    # cost ~1 ms: fastfeedparser tries dateutil and dateparser on the guid).
+    if not isinstance(raw_published, str) or not raw_published.endswith("T00:00:00+00:00"):
+        return False
+    if not guid or not isinstance(guid, str) or len(guid) > 64 or guid.startswith(("http://", "https://")):
         return False
     try:
         from fastfeedparser.main import _parse_date as ffp_date
