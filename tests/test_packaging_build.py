@@ -103,7 +103,7 @@ def test_selftest_passes_from_source(tmp_path):
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110)
     assert r.returncode == 0, r.stdout + r.stderr
     steps = re.findall(r"^selftest: \[ok\] (\w+)", r.stdout, re.M)
-    assert steps == ["start", "resources", "store", "sync", "window", "digest"], r.stdout
+    assert steps == ["start", "modules", "resources", "store", "sync", "window", "digest"], r.stdout
     assert "full text of 3 extracted" in r.stdout
     assert _png_size((tmp_path / "keep" / "main-window.png").read_bytes()) == (1280, 800)
 

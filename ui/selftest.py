@@ -2,6 +2,7 @@
 
 Steps (one line each on stdout; exit 0 only when every step passed):
   start      the version, platform and whether this is a frozen build
+  modules    every module of app/ and ui/ imports (a frozen build may have lost one)
   resources  the bundled icons and prompt templates are there, and Qt can draw the SVG icon
   store      a new library in a temporary folder
   sync       subscribe to a feed served by a loopback HTTP server, sync it, read the articles back
@@ -158,6 +159,7 @@ def run() -> int:
     state: dict = {}
     try:
         steps.run("start", lambda: _start())
+        steps.run("modules", lambda: _modules())
         steps.run("resources", lambda: _resources())
         state["t"] = steps.run("store", lambda: _store(data_dir))
         steps.run("sync", lambda: _sync(state["t"], feed_url), requires=("store",))
@@ -188,6 +190,23 @@ def _start():
     frozen = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"Tidings {__version__}, {frozen}, Python {platform.python_version()} on "
             f"{platform.system()} {platform.machine()}, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM', '(default)')}"), None
+
+
+def _modules():
+    """Import every module of Tidings: a frozen build that lost one fails here, not in use."""
+    import importlib
+    import pkgutil
+
+    import app
+    import ui
+
+    names = []
+    for package in (app, ui):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(info.name)
+            names.append(info.name)
+    _check(len(names) > 10, f"only {len(names)} modules found: {names}")
+    return f"{len(names)} modules of app and ui import", None
 
 
 def _resources():
