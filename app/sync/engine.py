@@ -3,8 +3,10 @@
 Threads and loops:
 - `Syncer.run` runs an asyncio loop in the calling thread (`asyncio.run`); `on_progress` is called
   from that loop, so in the calling thread, once per finished feed.
-- Parsing, extraction and every store write run in ONE worker thread (module-wide, FIFO), so CPU
-  work overlaps downloads without parsing many feeds at once (memory), and writes never contend.
+- CPU work (parsing, page extraction) runs in ONE parse thread, and every store read/write in ONE
+  store thread (both module-wide, FIFO): parsing overlaps downloads and SQLite work (lxml, expat,
+  nh3 and sqlite3 release the GIL), without parsing many feeds at once (memory), and writes never
+  contend with each other.
 - Each store write is one short transaction; none is held across network I/O. A feed's entries
   are saved before its ETag/Last-Modified, so a sync killed in between refetches (never misses)
   them, and pending full text / images are flags in the store that the next sync picks up.
@@ -30,15 +32,17 @@ from app.sync.parse import parse_feed
 log = logging.getLogger(__name__)
 
 _worker_lock = threading.Lock()
-_worker_exec: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 
 
-def _worker() -> ThreadPoolExecutor:
-    global _worker_exec
+def _worker(name: str = "store") -> ThreadPoolExecutor:
+    """The module's single-thread executors: "store" does every store read/write of a sync, "parse"
+    the CPU work (feed parsing, page extraction). Long-lived, so each keeps its store connection."""
     with _worker_lock:
-        if _worker_exec is None:
-            _worker_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-sync")
-        return _worker_exec
+        ex = _executors.get(name)
+        if ex is None:
+            ex = _executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tidings-sync-{name}")
+        return ex
 
 
 def _utc_now() -> datetime:
@@ -103,7 +107,12 @@ class _Run:
         self.extra_counts: dict[int, list[int]] = {}
 
     async def in_worker(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(_worker(), fn, *args)
+        """Store work, in the store thread."""
+        return await asyncio.get_running_loop().run_in_executor(_worker("store"), fn, *args)
+
+    async def in_parser(self, fn, *args):
+        """CPU work, in the parse thread: overlaps the store thread's SQLite work and the downloads."""
+        return await asyncio.get_running_loop().run_in_executor(_worker("parse"), fn, *args)
 
     async def main(self) -> None:
         s = self.s
@@ -146,6 +155,7 @@ class _Run:
                     await asyncio.gather(*pending, *others, return_exceptions=True)
                 # Let the worker finish what it started (one short transaction), so the caller may
                 # close the store as soon as we return.
+                await self.in_parser(lambda: None)
                 await self.in_worker(lambda: None)
                 for t in tasks:
                     if t in pending:
@@ -184,21 +194,26 @@ class _Run:
                 log.exception("fetching %s failed", feed.url)
                 err = FetchFailed(f"Something went wrong fetching the feed ({type(e).__name__}).")
                 return await self.in_worker(self.record_error, feed, err)
-            return await self.in_worker(self.store_response, feed, resp)
+            if resp.status == 304:
+                return await self.in_worker(self.not_modified, feed)
+            try:
+                parsed = await self.in_parser(parse_feed, resp.body, resp.url, resp.content_type)
+            except FeedError as e:
+                return await self.in_worker(self.record_error, feed, e)
+            except Exception as e:  # noqa: BLE001 - a parser bug is this feed's problem only
+                log.exception("parsing %s failed", feed.url)
+                err = NotAFeed(f"Not a feed: Tidings could not read it ({type(e).__name__}).")
+                return await self.in_worker(self.record_error, feed, err)
+            return await self.in_worker(self.store_parsed, feed, resp, parsed)
 
-    # worker thread
-    def store_response(self, feed: Feed, resp: Response) -> FeedResult:
+    # store thread
+    def not_modified(self, feed: Feed) -> FeedResult:
+        self.store.record_not_modified(feed.id, now=self.s.clock())
+        return FeedResult(feed.id, feed.url, feed.title, "not_modified")
+
+    # store thread
+    def store_parsed(self, feed: Feed, resp: Response, parsed) -> FeedResult:
         now = self.s.clock()
-        if resp.status == 304:
-            self.store.record_not_modified(feed.id, now=now)
-            return FeedResult(feed.id, feed.url, feed.title, "not_modified")
-        try:
-            parsed = parse_feed(resp.body, resp.url, resp.content_type)
-        except FeedError as e:
-            return self.record_error(feed, e)
-        except Exception as e:  # noqa: BLE001 - a parser bug is this feed's problem only
-            log.exception("parsing %s failed", feed.url)
-            return self.record_error(feed, NotAFeed(f"Not a feed: Tidings could not read it ({type(e).__name__})."))
         saved = self.store.save_entries(feed.id, parsed, now=now)
         # After the entries: a sync killed in between refetches them instead of getting a 304.
         self.store.record_fetch_ok(feed.id, now=now, etag=resp.headers.get("etag"),
@@ -207,7 +222,7 @@ class _Run:
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
                           new=len(saved.new), updated=len(saved.updated))
 
-    # worker thread
+    # store thread
     def record_error(self, feed: Feed, e: FeedError) -> FeedResult:
         self.store.record_fetch_error(feed.id, str(e), now=self.s.clock(), retry_at=getattr(e, "retry_at", None))
         return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
@@ -240,16 +255,12 @@ class _Run:
             await self.in_worker(self.store.set_fulltext, article_id, None, None)
             return 0
         body, final_url, ctype = page
-        return await self.in_worker(self._extract_and_store, article_id, body, final_url, ctype)
-
-    # worker thread
-    def _extract_and_store(self, article_id: int, body: bytes, url: str, ctype: str | None) -> int:
-        got = _extras.extract(body, url, ctype)
+        got = await self.in_parser(_extras.extract, body, final_url, ctype)
         if got is None:
-            self.store.set_fulltext(article_id, None, None)
+            await self.in_worker(self.store.set_fulltext, article_id, None, None)
             return 0
         text, html = got
-        self.store.set_fulltext(article_id, text, html)
+        await self.in_worker(self.store.set_fulltext, article_id, text, html)
         return 1
 
     async def images(self, article_id: int, urls: list[str]) -> int:
