@@ -491,7 +491,8 @@ def _parse_feedparser(body: bytes, url: str, content_type: str | None) -> Parsed
             summary = ""
         title = plain(e.get("title"))
         published = parse_date(e.get("published_parsed")) or parse_date(e.get("published"))
-        updated = parse_date(e.get("updated_parsed")) or parse_date(e.get("updated"))
+        # dict.get: FeedParserDict.get("updated*") maps to "published*" with a DeprecationWarning
+        updated = parse_date(dict.get(e, "updated_parsed")) or parse_date(dict.get(e, "updated"))
         entries.append(ParsedEntry(
             guid=derive_guid(e.get("id"), link, title, published or updated, content_html or summary),
             url=link, title=title, authors=_authors(e), published=published or updated, updated=updated,
