@@ -62,6 +62,35 @@ time_and_selftest() {
   if [ $rc -eq 0 ]; then ok "$label selftest passed in $(elapsed "$t0" "$t1") s"; else bad "$label selftest exited $rc"; fi
 }
 
+# Start the GUI (no command) on a private Xvfb display through Qt's xcb platform, the way a desktop
+# runs it, and wait for its main window to be mapped. Skipped where Xvfb or xwininfo are missing.
+gui_window_check() {
+  local exe="$1" label="$2" n xvfb app t0 mapped=""
+  if ! command -v Xvfb >/dev/null || ! command -v xwininfo >/dev/null; then
+    echo "smoke: [skip] $label real window under Xvfb: install xvfb and x11-utils to run it"
+    return
+  fi
+  n=$((200 + RANDOM % 500))
+  while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+  xvfb=$!
+  for _ in $(seq 50); do DISPLAY=":$n" xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done
+  mkdir -p "$SANDBOX/gui-home"
+  t0=$(now)
+  (cd / && exec env -i PATH=/usr/bin:/bin HOME="$SANDBOX/gui-home" TMPDIR="$SANDBOX" LANG=C.UTF-8 DISPLAY=":$n" \
+      TIDINGS_DATA_DIR="$SANDBOX/gui-data" "$exe") >"$SANDBOX/gui.log" 2>&1 &
+  app=$!
+  for _ in $(seq 400); do
+    if DISPLAY=":$n" xwininfo -root -tree 2>/dev/null | grep -q '("tidings" "Tidings")'; then mapped=$(elapsed "$t0" "$(now)"); break; fi
+    kill -0 "$app" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill "$app" 2>/dev/null; wait "$app" 2>/dev/null
+  kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null
+  if [ -n "$mapped" ]; then ok "$label the app's window appears on an X display (xcb) after $mapped s"
+  else bad "$label no window on the X display within 20 s: $(tr '\n' ' ' <"$SANDBOX/gui.log" | cut -c1-400)"; fi
+}
+
 smoke_linux() {
   local deb="${1:-$(ls -t "$OUT"/tidings_*.deb 2>/dev/null | head -n1)}"
   [ -n "$deb" ] && [ -f "$deb" ] || { bad "no .deb found (run packaging/build.py first)"; finish; }
@@ -92,6 +121,7 @@ smoke_linux() {
     else bad "apt-get cannot resolve its Depends: $(tail -n5 "$SANDBOX/apt.log" | tr '\n' ' ')"; fi
   fi
   time_and_selftest "$root/opt/tidings/tidings" ".deb:"
+  gui_window_check "$root/opt/tidings/tidings" ".deb:"
 
   local tgz; tgz=$(ls -t "$OUT"/tidings-"$VERSION"-linux-*.tar.gz 2>/dev/null | head -n1)
   if [ -n "$tgz" ]; then
