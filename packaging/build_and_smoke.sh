@@ -32,6 +32,8 @@ groups=()
 command -v dpkg-deb >/dev/null || groups+=(dpkg)
 command -v appstreamcli >/dev/null || groups+=(appstream)
 command -v desktop-file-validate >/dev/null || groups+=(desktop-file-utils)
+command -v Xvfb >/dev/null || groups+=(xvfb)  # the smoke test's real-window check
+command -v xwininfo >/dev/null || groups+=(x11-utils)
 while read -r group; do
   found=""
   for alt in ${group//|/ }; do installed "$alt" && found=1 && break; done
