@@ -423,3 +423,19 @@ def test_space_works_while_reading_in_the_article_pane(qtbot, ui_tidings, open_w
     assert w.reader.verticalScrollBar().value() > 0
     qtbot.keyClick(w.reader, Qt.Key.Key_J)
     assert w.current_row() == 1
+
+
+def test_row_cache_stays_bounded(qtbot):
+    from datetime import datetime, timezone
+
+    from app.models import ArticleRow
+
+    def rows(ids):
+        return [ArticleRow(i, 1, "F", f"t{i}", datetime(2026, 1, 1, tzinfo=timezone.utc), False, False) for i in ids]
+
+    m = ArticleListModel(rows)
+    m.set_ids(range(100_000))
+    for r in range(0, 100_000, 150):
+        assert m.article_row(r).id == r
+    assert len(m._rows) <= ArticleListModel.MAX_BLOCKS * ArticleListModel.BLOCK
+    assert m.article_row(99_999).title == "t99999"

@@ -222,6 +222,7 @@ class ArticleListModel(QAbstractTableModel):
     STAR, TITLE, SOURCE, DATE = range(4)
     HEADERS = ["", "Title", "Source", "Date"]
     BLOCK = 200
+    MAX_BLOCKS = 50  # cached rows stay under 10k however far one scrolls (oldest blocks dropped)
 
     def __init__(self, fetch_rows: Callable[[Sequence[int]], list[ArticleRow]], parent=None,
                  now: Callable[[], datetime] | None = None):
@@ -230,6 +231,7 @@ class ArticleListModel(QAbstractTableModel):
         self._now = now or (lambda: datetime.now(timezone.utc))
         self.ids: list[int] = []
         self._rows: dict[int, ArticleRow] = {}
+        self._blocks: dict[int, list[int]] = {}  # block start -> its ids, oldest first (LRU order)
         self._row_of: dict[int, int] | None = None
         self._bold = QFont()
         self._bold.setBold(True)
@@ -242,6 +244,7 @@ class ArticleListModel(QAbstractTableModel):
         self.beginResetModel()
         self.ids = list(ids)
         self._rows = {}
+        self._blocks = {}
         self._row_of = None
         self._stamp = self._now()
         self.endResetModel()
@@ -270,6 +273,12 @@ class ArticleListModel(QAbstractTableModel):
         self.fetches += 1
         got = {r.id: r for r in self._fetch_rows(block)}
         self._rows.update(got)
+        self._blocks.pop(start, None)
+        self._blocks[start] = block
+        while len(self._blocks) > self.MAX_BLOCKS:
+            old = next(iter(self._blocks))
+            for aid in self._blocks.pop(old):
+                self._rows.pop(aid, None)
 
     def update_row(self, article_id: int, **changes) -> None:
         """Reflect a change (read, starred) made through the facade, without a refetch."""
@@ -294,6 +303,7 @@ class ArticleListModel(QAbstractTableModel):
     def forget_rows(self) -> None:
         """Drop cached rows (e.g. after a sync changed them); they are re-read when shown."""
         self._rows = {}
+        self._blocks = {}
         if self.ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.ids) - 1, self.columnCount() - 1))
 
