@@ -3,6 +3,7 @@
 ;   iscc /DAppVersion=X.Y.Z /DSourceDir=packaging\out\dist\tidings /DOutputDir=packaging\out
 ;        /DIconFile=resources\icons\tidings.ico packaging\windows\tidings.iss
 ; Installs per user by default (no admin prompt); "Install for all users" asks for elevation.
+; "x64" (not 6.3's "x64compatible") so that older Inno Setup 6 releases compile it too.
 ; Silent: tidings-<v>-windows-x64-setup.exe /VERYSILENT /CURRENTUSER [/DIR=...]
 
 #ifndef AppVersion
@@ -30,8 +31,8 @@ DefaultGroupName=Tidings
 DisableProgramGroupPage=yes
 PrivilegesRequired=lowest
 PrivilegesRequiredOverridesAllowed=dialog commandline
-ArchitecturesAllowed=x64compatible
-ArchitecturesInstallIn64BitMode=x64compatible
+ArchitecturesAllowed=x64
+ArchitecturesInstallIn64BitMode=x64
 OutputDir={#OutputDir}
 OutputBaseFilename=tidings-{#AppVersion}-windows-x64-setup
 SetupIconFile={#IconFile}
