@@ -290,7 +290,8 @@ def installer() -> Path:
                 break
     if not iscc:
         raise SystemExit("Inno Setup's iscc is not installed (choco install innosetup)")
-    run([iscc, f"/DAppVersion={VERSION}", f"/DSourceDir={src}", f"/DOutputDir={OUT}",
+    numeric = re.match(r"\d+(\.\d+){0,3}", VERSION).group(0)  # Windows version resources want digits only
+    run([iscc, f"/DAppVersion={VERSION}", f"/DAppNumericVersion={numeric}", f"/DSourceDir={src}", f"/DOutputDir={OUT}",
          f"/DIconFile={ROOT / 'resources' / 'icons' / 'tidings.ico'}", HERE / "windows" / "tidings.iss"])
     target = OUT / f"tidings-{VERSION}-windows-x64-setup.exe"
     log(f"installer: {target} ({mib(target.stat().st_size)})")

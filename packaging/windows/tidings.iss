@@ -9,6 +9,9 @@
 #ifndef AppVersion
   #error Pass the version: iscc /DAppVersion=X.Y.Z ...
 #endif
+#ifndef AppNumericVersion
+  #define AppNumericVersion AppVersion
+#endif
 #ifndef SourceDir
   #define SourceDir "..\out\dist\tidings"
 #endif
@@ -25,7 +28,7 @@ AppName=Tidings
 AppVersion={#AppVersion}
 AppVerName=Tidings {#AppVersion}
 AppPublisher=The Tidings developers
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#AppNumericVersion}
 DefaultDirName={autopf}\Tidings
 DefaultGroupName=Tidings
 DisableProgramGroupPage=yes
