@@ -69,20 +69,23 @@ def listen(name: str, on_raise):
     return server
 
 
-def setup_logging(data_dir: Path) -> None:
+def setup_logging(data_dir: Path) -> logging.Handler | None:
+    """Warnings and bugs (with tracebacks) to tidings.log in the data dir, unless the CLI already
+    set up logging to that file (two rotating handlers on one file would fight)."""
     root = logging.getLogger()
-    if any(getattr(h, "_tidings", False) for h in root.handlers):
-        return
+    target = str((data_dir / "tidings.log").resolve())
+    if any(getattr(h, "baseFilename", None) == target for h in root.handlers):
+        return None
     try:
-        handler = logging.handlers.RotatingFileHandler(data_dir / "tidings.log", maxBytes=1_000_000,
-                                                       backupCount=2, encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(target, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
     except OSError:
-        return
-    handler._tidings = True  # type: ignore[attr-defined]
+        return None
+    handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    return handler
 
 
 def _quit_on_signals(app) -> dict:
@@ -112,10 +115,7 @@ def _quit_on_signals(app) -> dict:
 def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from app.core import default_data_dir, make_tidings
-    from app.errors import TidingsError
-    from ui.mainwindow import MainWindow, app_icon
-    from ui.theme import apply_theme, load_stylesheet
+    from app.core import default_data_dir
 
     argv = list(sys.argv if argv is None else argv) or ["tidings"]
     data = Path(data_dir).expanduser() if data_dir else default_data_dir()
@@ -127,7 +127,24 @@ def main(argv: list[str] | None = None, data_dir: str | os.PathLike | None = Non
                              f"The folder {data} cannot be created ({e.strerror}).\n"
                              "Choose another one with --data-dir, or fix its permissions.")
         return 1
-    setup_logging(data)
+    log_handler = setup_logging(data)
+    try:
+        return _run(app, data, argv)
+    finally:
+        if log_handler is not None:
+            logging.getLogger().removeHandler(log_handler)
+            log_handler.close()
+
+
+def _run(app, data: Path, argv: list[str]) -> int:
+    """One window over the library at `data` (or a knock on the one already open)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.core import make_tidings
+    from app.errors import TidingsError
+    from ui.mainwindow import MainWindow, app_icon
+    from ui.theme import apply_theme, load_stylesheet
+
     app.setApplicationName("Tidings")
     app.setApplicationDisplayName("Tidings")
     app.setDesktopFileName("tidings")
