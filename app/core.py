@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from app.errors import NotFound
+from app.errors import FetchFailed, NotFound
 from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport
 from app.store import Store
 
@@ -107,9 +107,13 @@ class Tidings:
         from app.sync.discover import discover
 
         url = url.strip()
-        if "://" not in url:
-            url = "https://" + url
-        return discover(url, transport=self.transport)
+        if "://" in url:
+            return discover(url, transport=self.transport)
+        # "example.com/feed" as people type it: https first, plain http if that cannot connect.
+        try:
+            return discover("https://" + url, transport=self.transport)
+        except FetchFailed:
+            return discover("http://" + url, transport=self.transport)
 
     def add_feed(self, url: str, folder: str | None = None, title: str | None = None) -> Feed:
         """Subscribe to a feed URL, or to the first feed a site page advertises. Network I/O (discovery)."""
@@ -119,11 +123,13 @@ class Tidings:
 
     def subscribe(self, feed_url: str, folder: str | None = None, title: str | None = None) -> Feed:
         """Subscribe to a known feed URL, no network (e.g. one picked from `discover`)."""
-        feed_id, _ = self.store.add_feed(feed_url, now=self.now(), title=title or "", folder=folder)
-        if not self.setting("full_text") or not self.setting("images"):
-            self.store.update_feed(feed_id, fetch_full_text=int(bool(self.setting("full_text"))),
-                                   fetch_images=int(bool(self.setting("images"))))
+        feed_id, _ = self.store.add_feed(feed_url, title=title or "", folder=folder, **self._new_feed_defaults())
         return self.store.feed(feed_id)
+
+    def _new_feed_defaults(self) -> dict:
+        """What a newly subscribed feed starts with: now, and the offline-reading settings."""
+        return {"now": self.now(), "fetch_full_text": bool(self.setting("full_text")),
+                "fetch_images": bool(self.setting("images"))}
 
     def rename_feed(self, feed_id: int, title: str | None) -> None:
         self.store.update_feed(feed_id, user_title=(title or "").strip() or None)
@@ -159,8 +165,8 @@ class Tidings:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         added = 0
         for entry in parse_opml(data):
-            _, created = self.store.add_feed(entry.url, now=self.now(), title=entry.title,
-                                             folder=entry.folder, site_url=entry.site_url)
+            _, created = self.store.add_feed(entry.url, title=entry.title, folder=entry.folder,
+                                             site_url=entry.site_url, **self._new_feed_defaults())
             added += created
         return added
 

@@ -133,8 +133,10 @@ class Store:
     """
 
     def add_feed(self, url: str, *, now: datetime, title: str = "", folder: str | None = None,
-                 site_url: str | None = None) -> tuple[int, bool]:
-        """Add a feed; return (id, created). An existing URL keeps its feed (and gets the folder if it had none)."""
+                 site_url: str | None = None, fetch_full_text: bool = True,
+                 fetch_images: bool = True) -> tuple[int, bool]:
+        """Add a feed; return (id, created). An existing URL keeps its feed and its options
+        (and gets the folder if it had none)."""
         with self._write() as db:
             row = db.execute("SELECT id, folder FROM feeds WHERE url = ?", (url,)).fetchone()
             if row:
@@ -142,8 +144,9 @@ class Store:
                     db.execute("UPDATE feeds SET folder = ? WHERE id = ?", (folder, row["id"]))
                 return row["id"], False
             cur = db.execute(
-                "INSERT INTO feeds (url, title, folder, site_url, added) VALUES (?, ?, ?, ?, ?)",
-                (url, title or "", folder or None, site_url, to_db(now)),
+                """INSERT INTO feeds (url, title, folder, site_url, added, fetch_full_text, fetch_images)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (url, title or "", folder or None, site_url, to_db(now), int(fetch_full_text), int(fetch_images)),
             )
             return cur.lastrowid, True
 

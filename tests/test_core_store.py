@@ -286,3 +286,15 @@ def test_a_store_held_by_another_process_is_reported_as_locked(tmp_path):
     finally:
         other.execute("ROLLBACK")
     assert store.add_feed("https://example.org/feed", now=T0)[1]
+
+
+def test_new_feeds_take_the_offline_settings_and_existing_ones_keep_theirs(t):
+    from tests.test_core_opml import MESSY
+
+    t.set_setting("full_text", False)
+    t.import_opml(MESSY)
+    f = t.subscribe("https://example.org/new")
+    assert not f.fetch_full_text and f.fetch_images
+    assert all(not x.fetch_full_text for x in t.feeds())
+    t.set_feed_options(f.id, fetch_full_text=True)
+    assert t.subscribe("https://example.org/new").fetch_full_text  # subscribing again changes nothing
