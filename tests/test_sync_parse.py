@@ -254,3 +254,33 @@ def test_rss_versions_and_atom03():
     assert r.guid == "https://r.example/1" and r.published.year == 2024
     a = P.parse_feed(atom03, BASE)
     assert a.title == "A03" and a.entries[0].guid == "tag:a,1"
+
+
+@pytest.mark.parametrize("name,doc", [
+    ("100k items without dates", b"<rss><channel><title>t</title>"
+     + b"".join(b"<item><guid>%d</guid><title>x</title></item>" % i for i in range(100_000)) + b"</channel></rss>"),
+    ("3M unclosed tags", b"<rss><channel><title>t</title><item><guid>1</guid><description>" + b"<b>" * 3_000_000
+     + b"</channel></rss>"),
+    ("200k nested tags", b"<rss><channel><title>t</title><item><guid>1</guid><description>" + b"<b>" * 200_000
+     + b"x" + b"</b>" * 200_000 + b"</description></item></channel></rss>"),
+    ("5 MB link", b"<rss><channel><title>t</title><item><guid>1</guid><link>http://" + b"a" * 5_000_000
+     + b"</link></item></channel></rss>"),
+    ("200k escaped tags", b"<rss><channel><title>t</title><item><guid>1</guid><description>"
+     + b"&lt;i&gt;" * 200_000 + b"</description></item></channel></rss>"),
+])
+def test_pathological_documents_parse_in_bounded_time(name, doc):
+    t = time.perf_counter()
+    try:
+        parsed = P.parse_feed(doc, BASE)
+        assert len(parsed.entries) <= P.MAX_ENTRIES
+    except NotAFeed:
+        pass
+    assert time.perf_counter() - t < 3, name
+
+
+def test_a_long_feed_keeps_its_first_entries():
+    doc = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title>'
+           + b"".join(b"<item><guid>g%d</guid><title>t%d</title><pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate></item>"
+                      % (i, i) for i in range(3000)) + b"</channel></rss>")
+    parsed = P.parse_feed(doc, BASE)
+    assert [e.guid for e in parsed.entries] == [f"g{i}" for i in range(P.MAX_ENTRIES)]

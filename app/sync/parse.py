@@ -34,6 +34,7 @@ from app.errors import NotAFeed
 from app.models import Enclosure, ParsedEntry, ParsedFeed
 
 MAX_ENTRIES = 2000  # a feed with more than this is cut (newest-first feeds lose only old items)
+TOLERANT_MAX_BYTES = 1024 * 1024  # malformed XML above this is not handed to feedparser (slow on junk)
 
 # --- sanitising -----------------------------------------------------------------------------------
 # Output-identical to app.html.sanitize (tests/test_sync_parse.py checks it over the corpus), but
@@ -327,14 +328,43 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return parse_json_feed(body, url, content_type)
     body = defuse_xml(body)
     body = _transcode_for_http_charset(body, content_type)
-    if kind == "xml" and _well_formed(body):
+    body = _cut_entries(body, MAX_ENTRIES)
+    well_formed = kind == "xml" and _well_formed(body)
+    big = len(body) > TOLERANT_MAX_BYTES
+    if well_formed or big:
+        # Malformed but big: lxml's recovering parser (linear time) instead of feedparser's loose
+        # one, which takes ~5 s per MB of pathological markup (e.g. 3 million unclosed tags).
         try:
             parsed = _parse_fast(body, url)
         except Exception:  # noqa: BLE001 - the tolerant path decides
             parsed = None
         if parsed is not None:
             return parsed
+        if big and not well_formed:
+            raise NotAFeed(f"Not a feed: the XML is malformed, and too large to repair "
+                           f"(over {TOLERANT_MAX_BYTES // (1024 * 1024)} MB).")
     return _parse_feedparser(body, url, content_type)
+
+
+_ROOT_CLOSERS = ((b"<rss", b"</channel></rss>"), (b"<feed", b"</feed>"))
+
+
+def _cut_entries(body: bytes, limit: int) -> bytes:
+    """Keep the first `limit` items of a feed with more (the rest would cost time and be cut
+    anyway): per-item work in the parsers can be ~1 ms (e.g. dates guessed from guids)."""
+    for close in (b"</item>", b"</entry>"):
+        if body.count(close) <= limit:
+            continue
+        pos = -1
+        for _ in range(limit):
+            pos = body.find(close, pos + 1)
+        head = body[: pos + len(close)]
+        start = head[:4096]
+        for opener, closer in _ROOT_CLOSERS:
+            if opener in start:
+                return head + closer
+        return head
+    return body
 
 
 def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
