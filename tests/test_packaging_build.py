@@ -38,9 +38,12 @@ def test_version_has_one_home():
     import app
 
     assert _load("version").app_version() == app.__version__
-    # Nothing the installers are built from repeats it.
+    # Nothing the installers are built from repeats it (checked while the version is specific
+    # enough, X.Y.Z, not to collide with other numbers; the desktop entry's Version= is the spec's).
+    if app.__version__.count(".") < 2:
+        return
     for path in [*PACKAGING.rglob("*.py"), *PACKAGING.rglob("*.spec"), *PACKAGING.rglob("*.iss"),
-                 *PACKAGING.rglob("*.xml"), *PACKAGING.rglob("*.desktop"), *PACKAGING.rglob("*.sh")]:
+                 *PACKAGING.rglob("*.xml"), *PACKAGING.rglob("*.sh")]:
         if "out" in path.relative_to(PACKAGING).parts:
             continue
         text = path.read_text(encoding="utf-8")
