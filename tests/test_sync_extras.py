@@ -180,3 +180,29 @@ def test_unreachable_page_stays_pending_for_the_next_sync(env):
     env.sync()
     assert env.store.pending_fulltext([fid]) == []
     assert "Paragraph 5 of story 7" in env.articles(fid)[0].text
+
+
+@pytest.mark.parametrize("name,body", [
+    ("4.6 MB of paragraphs", b"<html><body><article>" + b"<p>Some words here for the paragraph text.</p>" * 100_000
+     + b"</article></body></html>"),
+    ("500k unclosed scripts", b"<html><body>" + b"<script>" * 500_000 + b"</body></html>"),
+    ("300k nested divs", b"<html><body>" + b"<div>" * 300_000 + b"text " * 1000 + b"</div>" * 300_000 + b"</body></html>"),
+])
+def test_hostile_pages_extract_in_bounded_time(name, body):
+    import time
+
+    from app.sync.extras import extract
+
+    t = time.perf_counter()
+    got = extract(body, "https://example.org/a", "text/html")
+    assert time.perf_counter() - t < 4, name
+    assert got is None or "<script" not in got[1]
+
+
+def test_script_heavy_big_page_keeps_its_article():
+    from app.sync.extras import extract
+
+    body = (b"<html><head>" + b"<script>var a=1;</script>" * 100_000 + b"</head><body><article>"
+            + (b"<p>" + WORDS.encode() * 2 + b"</p>") * 12 + b"</article></body></html>")
+    text, html = extract(body, "https://example.org/a", "text/html")
+    assert "river crossing" in text and "var a" not in text

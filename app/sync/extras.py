@@ -35,10 +35,38 @@ def _charset(content_type: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+EXTRACT_MAX_BYTES = 1024 * 1024  # trafilatura takes ~2.5 s per MB of dense text: bound the worst case
+
+
+def _strip_blocks(body: bytes, tags: tuple[bytes, ...] = (b"script", b"style", b"svg")) -> bytes:
+    """Drop <script>, <style> and <svg> elements (linear time, unlike a regex on hostile input)."""
+    for tag in tags:
+        low = body.lower()
+        out, pos = [], 0
+        while True:
+            start = low.find(b"<" + tag, pos)
+            if start < 0:
+                break
+            close = low.find(b"</" + tag, start)
+            if close < 0:
+                break
+            end = low.find(b">", close)
+            end = len(body) if end < 0 else end + 1
+            out.append(body[pos:start])
+            pos = end
+        if out:
+            out.append(body[pos:])
+            body = b"".join(out)
+    return body
+
+
 def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] | None:
     """(plain text, sanitised HTML) of a page's main text, or None."""
     import trafilatura
 
+    if len(body) > EXTRACT_MAX_BYTES:
+        body = _strip_blocks(body)  # pages are big mostly by inline scripts, styles and SVG
+        body = body[:EXTRACT_MAX_BYTES]
     source: str | bytes = body
     charset = _charset(content_type)
     if charset:
