@@ -65,3 +65,13 @@ def test_no_feed_found(feed_server):
 def test_unreachable_site_says_so(feed_server):
     with pytest.raises(FetchFailed, match="Could not find the server"):
         discover("http://no-such-site.invalid/")
+
+
+def test_feed_scheme_urls(feed_server):
+    from app.sync.discover import normalize
+
+    assert normalize(" feed://example.com/rss ") == "http://example.com/rss"
+    assert normalize("feed:https://example.com/rss") == "https://example.com/rss"
+    feed_server.file("/rss", CORPUS / "manton.rss")
+    url = feed_server.url("/rss")
+    assert discover(url.replace("http://", "feed://"))[0] == (url, "Manton Reece")

@@ -20,7 +20,7 @@ COMMON_PATHS = ("/feed", "/rss", "/atom.xml", "/feed.xml", "/index.xml", "/rss.x
 
 def discover(url: str, transport=None, *, timeout: float = 20.0) -> list[tuple[str, str]]:
     """[(feed_url, title)], best first. Raises NoFeedFound, or FetchFailed when the site cannot be reached."""
-    coro = _discover(url.strip(), transport, timeout)
+    coro = _discover(normalize(url), transport, timeout)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -40,6 +40,18 @@ def discover(url: str, transport=None, *, timeout: float = 20.0) -> list[tuple[s
     if "e" in box:
         raise box["e"]
     return box["v"]
+
+
+def normalize(url: str) -> str:
+    """feed://host/x and feed:https://host/x (old browser links) -> http(s) URLs."""
+    url = url.strip()
+    low = url.lower()
+    if low.startswith("feed:"):
+        rest = url[5:]
+        if rest.lower().startswith(("http://", "https://")):
+            return rest
+        return "http:" + rest if rest.startswith("//") else "http://" + rest
+    return url
 
 
 async def _discover(url: str, transport, timeout: float) -> list[tuple[str, str]]:
