@@ -96,3 +96,18 @@ def image_urls(fragment: str) -> list[str]:
         if url.startswith(("http://", "https://")):
             seen.setdefault(url, None)
     return list(seen)
+
+
+_LEADING_HEADING = re.compile(
+    r"^\s*(?:<(?:div|article|section|header)\b[^>]*>\s*)*(<h([1-3])\b[^>]*>(.*?)</h\2\s*>)", re.I | re.S)
+
+
+def drop_leading_title(fragment: str, title: str) -> str:
+    """Remove a heading at the very start of `fragment` that repeats `title` (extracted pages
+    usually begin with the article's own <h1>, which the reader already shows)."""
+    m = _LEADING_HEADING.match(fragment or "")
+    if not m or not title:
+        return fragment
+    if " ".join(html_to_text(m.group(3)).split()).casefold() != " ".join(title.split()).casefold():
+        return fragment
+    return fragment[: m.start(1)] + fragment[m.end(1) :]

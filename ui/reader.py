@@ -20,7 +20,7 @@ from PySide6.QtGui import QDesktopServices, QFont, QImage, QPalette, QTextDocume
 from PySide6.QtWidgets import QTextBrowser
 
 from app.errors import TidingsError
-from app.html import sanitize
+from app.html import drop_leading_title, sanitize
 from app.models import Article
 from ui.theme import muted as muted_colour
 
@@ -144,7 +144,7 @@ class ArticleView(QTextBrowser):
         link = self.palette().color(QPalette.ColorRole.Link).name()
         text_colour = self.palette().color(QPalette.ColorRole.Text).name()
         e = html.escape
-        body = sanitize(a.content_html or a.summary or "", a.url)
+        body = drop_leading_title(sanitize(a.content_html or a.summary or "", a.url), a.title)
         if not body.strip() and a.text:
             body = "".join(f"<p>{e(p)}</p>" for p in a.text.split("\n\n") if p.strip())
         body = rewrite_images(body, a.images)
