@@ -67,6 +67,9 @@ _ABSOLUTE_ATTRS = ('href="http://', 'href="https://', "href='http://", "href='ht
                    'src="http://', 'src="https://', "src='http://", "src='https://")
 
 
+_ODD_NETLOC = re.compile(r"[?#@\\;\[\]\s]")
+
+
 def _origin(base_url: str) -> str | None:
     """scheme://netloc of an http(s) URL, as urljoin would keep it; None when unsure (then urljoin)."""
     i = base_url.find("://")
@@ -74,7 +77,7 @@ def _origin(base_url: str) -> str | None:
         return None
     j = base_url.find("/", i + 3)
     netloc = base_url[i + 3:] if j < 0 else base_url[i + 3:j]
-    if not netloc or any(c in netloc for c in "?#@\\;[] \t\n"):
+    if not netloc or _ODD_NETLOC.search(netloc):
         return None
     return base_url[:i + 3] + netloc
 
@@ -410,6 +413,9 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
     return ParsedFeed(title=title, site_url=site, entries=entries)
 
 
+_MONTH = re.compile(r"(?i)jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|today")
+
+
 def _date_from_guid(guid, raw_published) -> bool:
     # A date read from a guid like "1" or "2024" falls on midnight; only then ask (the check can
     # cost ~1 ms: fastfeedparser tries dateutil and dateparser on the guid).
@@ -417,6 +423,8 @@ def _date_from_guid(guid, raw_published) -> bool:
         return False
     if not guid or not isinstance(guid, str) or len(guid) > 64 or guid.startswith(("http://", "https://")):
         return False
+    if any(c.isalpha() for c in guid) and not _MONTH.search(guid):
+        return False  # letters but no month name: not something a date parser reads as a date
     try:
         from fastfeedparser.main import _parse_date as ffp_date
 
