@@ -92,6 +92,11 @@ def _join(base_url: str, url: str) -> str:
     return urljoin(base_url, url)
 
 
+# A root-relative path urljoin leaves as it is: no "//" start, no dot segments, no query or fragment.
+_PLAIN_PATH = re.compile(r"/(?!/)[^?#;\\.]*(?:\.(?!\.?(?:/|$))[^?#;\\.]*)*$")
+_ESCAPE_NEEDED = re.compile(r"[&<>\"']")
+
+
 def _candidates(low: str) -> list[int]:
     out = []
     for attr in ("href", "src"):
@@ -116,6 +121,7 @@ def _absolutize(fragment: str, base_url: str) -> str:
     out: list[str] = []
     pos = 0
     last_end = 0
+    origin = _origin(base_url)  # once per fragment, for the common root-relative links
     for i in _candidates(low):
         if i <= last_end:  # inside the previous match: the regex would have consumed it
             continue
@@ -130,8 +136,12 @@ def _absolutize(fragment: str, base_url: str) -> str:
         url = _html.unescape(raw).strip() if "&" in raw else raw.strip()
         if not url or _HAS_SCHEME.match(url) or url.startswith("#"):
             continue
+        if origin and url[0] == "/" and _PLAIN_PATH.match(url):
+            joined = origin + url  # what urljoin gives, without its ~10 us
+        else:
+            joined = urljoin(base_url, url)
         out.append(fragment[pos:s])
-        out.append(_html.escape(_join(base_url, url), quote=True))
+        out.append(_html.escape(joined, quote=True) if _ESCAPE_NEEDED.search(joined) else joined)
         pos = e
     if not out:
         return fragment
