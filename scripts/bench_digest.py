@@ -3,9 +3,11 @@ against the Ollama stand-in with a fixed simulated model speed.
 
 Prints: total wall time, time inside model calls, time outside them (% of total; target <= 5%),
 tokens sent to the model per article, and what a re-run after 10 new articles sends (target: only
-the stories those articles belong to).
+the lead / "Also today" stories those articles belong to), and what the model time would be on a
+CPU-only laptop (``--laptop-prompt-tps`` / ``--laptop-output-tps``, from the token counts).
 
     .venv/bin/python scripts/bench_digest.py [--articles 200] [--token-ms 2] [--prompt-ms 0.1]
+                                             [--brief extractive|model]
 """
 
 from __future__ import annotations
@@ -132,6 +134,9 @@ def run(t, llm, server, label: str) -> dict:
             "grouping": f"{'every story one group' if pure and whole else 'MIXED' if not pure else 'SPLIT'}"}
 
 
+LAPTOP = [100.0, 12.0]  # prompt, output tokens/s: a 3-4B Q4 model on a laptop CPU (set by --laptop-*)
+
+
 def report(r: dict) -> None:
     d = r["digest"]
     pct = 100 * r["outside"] / r["wall"] if r["wall"] else 0.0
@@ -142,6 +147,10 @@ def report(r: dict) -> None:
           f"({pct:.1f}% of total)")
     print(f"  model calls {r['calls']} {r['kinds']} | prompt tokens {r['prompt_tokens']} "
           f"({r['prompt_tokens'] / max(1, r['articles']):.0f} per article) | output tokens {r['output_tokens']}")
+    if r["calls"]:
+        laptop = r["prompt_tokens"] / LAPTOP[0] + r["output_tokens"] / LAPTOP[1]
+        print(f"  on a CPU-only laptop ({LAPTOP[0]:.0f} prompt / {LAPTOP[1]:.0f} output tokens/s) the model time "
+              f"would be about {laptop:.0f} s")
 
 
 def main() -> int:
@@ -150,7 +159,12 @@ def main() -> int:
     ap.add_argument("--token-ms", type=float, default=2.0, help="simulated generation time per output token")
     ap.add_argument("--prompt-ms", type=float, default=0.1, help="simulated time per prompt token")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--brief", choices=["extractive", "model"], default=None,
+                    help='how "In brief" lines are written (default: as the briefing style says)')
+    ap.add_argument("--laptop-prompt-tps", type=float, default=LAPTOP[0])
+    ap.add_argument("--laptop-output-tps", type=float, default=LAPTOP[1])
     args = ap.parse_args()
+    LAPTOP[:] = [args.laptop_prompt_tps, args.laptop_output_tps]
     rng = random.Random(args.seed)
     # a news day: a few big stories, some pairs, many singletons
     sizes = [5, 4, 4, 3, 3, 3] + [2] * 20 + [1] * 400
@@ -161,10 +175,14 @@ def main() -> int:
         models={MODEL: 8192}, token_latency=args.token_ms / 1000, prompt_latency=args.prompt_ms / 1000
     ) as server:
         llm = LLMClient(server.url, timeout=60)
+        if args.brief:  # the person's own override of the briefing style
+            (Path(tmp) / "lib" / "styles").mkdir(parents=True)
+            (Path(tmp) / "lib" / "styles" / "briefing.toml").write_text(f'brief = "{args.brief}"\n')
         with make_tidings(Path(tmp) / "lib", clock=lambda: NOON + timedelta(hours=1), llm=llm) as t:
             store_articles(t, day, NOON, "day")
             print(f"Simulated model: {args.token_ms} ms per output token, {args.prompt_ms} ms per prompt token; "
-                  f"{len(day)} articles in {true_stories} true stories.")
+                  f"{len(day)} articles in {true_stories} true stories; In brief lines: "
+                  f"{args.brief or 'as the briefing style says'}.")
             first = run(t, llm, server, "first run")
             report(first)
             same = run(t, llm, server, "re-run, nothing new")
@@ -188,8 +206,9 @@ def main() -> int:
                 if a.title in new_titles}]
             story_calls = [c for c in rerun["chats"] if kind_of(c["messages"][-1]["content"]) in ("lead", "also", "brief")]
             only_new = all(any(title in c["messages"][-1]["content"] for title in new_titles) for c in story_calls)
-            print(f"  stories with a new article: {len(touched)}; story summaries sent: {len(story_calls)}; "
-                  f"every one of them is a story with a new article: {only_new}")
+            paragraphs = sum(1 for i in touched if i.section in ("lead", "also"))
+            print(f"  stories with a new article: {len(touched)} ({paragraphs} lead/also); story summaries sent: "
+                  f"{len(story_calls)}; every one of them is a story with a new article: {only_new}")
             print(f"  re-run sent {rerun['prompt_tokens']} prompt tokens vs {first['prompt_tokens']} for the first run "
                   f"({100 * rerun['prompt_tokens'] / max(1, first['prompt_tokens']):.1f}%)")
             ok = (not first["problems"] and not rerun["problems"] and same["calls"] == 0 and only_new)

@@ -111,8 +111,16 @@ def test_model_digest_streams_and_passes_the_checks(standin, articles):
     streamed = "".join(e.text for e in events if e.kind == "text" and e.index == 0)
     assert d.items[0].text in streamed
     assert d.items[0].why  # the lead says why it matters
-    # one map call per story, plus why/headline/closing
-    assert w.model_calls == len(d.items) + 3
+    # one map call per lead/also story, plus why/headline/closing; "In brief" lines are written in code
+    written = [i for i in d.items if i.section != "brief"]
+    assert any(i.section == "brief" for i in d.items)
+    assert w.model_calls == len(written) + 3
+    assert not any("one sentence" in c["messages"][-1]["content"] for c in standin.chats())
+    # ... so the plan already carries them, and no text streams for them
+    for n, (planned, final) in enumerate(zip(plan.items, d.items)):
+        assert planned.text == (final.text if final.section == "brief" else "")
+        if final.section == "brief":
+            assert not any(e.kind == "text" and e.index == n for e in events)
 
 
 def test_prompts_fit_the_context_length(standin, articles):
@@ -175,16 +183,31 @@ def test_rerun_sends_nothing_and_new_articles_send_only_their_stories(standin, a
     assert len(standin.chats()) == n_first  # everything from the cache
     assert [i.text for i in again.items] == [i.text for i in first.items]
 
-    new = make_articles([("quake", "Geo News", "Earthquake shakes island of Madeira",
-                          "A magnitude 5.2 earthquake shook Madeira on Thursday evening. No injuries were reported.")],
-                        start_id=100, base=NOON + timedelta(hours=1))
-    w = writer(standin, cache=cache)
-    third = w.write(articles + new, DAY)
+    # a brand-new minor story ("In brief", below the top three): nothing to ask the model
+    minor = make_articles([("quake", "Geo News", "Earthquake shakes island of Madeira",
+                            "A magnitude 5.2 earthquake shook Madeira on Thursday evening. No injuries were reported.")],
+                          start_id=100, base=NOON - timedelta(hours=6))
+    third = writer(standin, cache=cache).write(articles + minor, DAY)
+    assert len(standin.chats()) == n_first
+    quake = next(i for i in third.items if i.article_ids == [100])
+    assert quake.section == "brief" and quake.text == "A magnitude 5.2 earthquake shook Madeira on Thursday evening."
+    assert_sound(third, articles + minor)
+
+    # a new story with paragraphs ("Also today", and now in the top three): its summary and the headline
+    big = make_articles([("ferry", "Island Post", "Ferry to the Berlengas islands resumes after storm damage repairs",
+                          " ".join(["The ferry to the Berlengas islands will run again from Friday, the operator Viamar said.",
+                                    "Repairs to the pier at Peniche took three weeks and cost 400,000 euros.",
+                                    "Boats will leave Peniche at nine and return at five, and tickets are on sale now.",
+                                    "The operator said the spring timetable would add a second crossing on weekends.",
+                                    "Island wardens will limit visitors to 550 a day to protect the nesting seabirds.",
+                                    "Fishing boats that carried supplies to the island during the closure return to work."]))],
+                        start_id=200, base=NOON + timedelta(hours=1))
+    fourth = writer(standin, cache=cache).write(articles + minor + big, DAY)
     sent = [c["messages"][-1]["content"] for c in standin.chats()[n_first:]]
-    # the new story's summary, and the headline because it now names the new story; nothing else
-    assert len(sent) == 2 and all("Madeira" in p for p in sent)
+    assert next(i for i in fourth.items if i.article_ids == [200]).section == "also"
+    assert len(sent) == 2 and all("Berlengas" in p for p in sent)
     assert "headline" in sent[1]
-    assert_sound(third, articles + new)
+    assert_sound(fourth, articles + minor + big)
 
 
 def test_error_mid_stream_keeps_what_was_written(standin, articles):
@@ -342,3 +365,166 @@ def test_support_check_keeps_paraphrase_and_drops_invention(key, sentence, keep)
     source = "\n".join(f"{t}\n{x}" for k, _, t, x in STORIES if k == key)
     kept, dropped = repair(sentence, source, min_support=MIN_SUPPORT["also"])
     assert (kept == sentence) is keep, (kept, dropped)
+
+
+# --- "In brief" lines: written in code from the articles (style brief = "extractive") ------------
+
+SYLLABLES = "ka lo mi ren tu sa vel dor an quis ber no zi pa ter gon li fa mur es".split()
+
+
+def news_day(n_stories: int = 30, seed: int = 7) -> list[tuple[str, str, str, str]]:
+    """(key, source, title, text): a lead covered by 4 sources, 7 stories by 2, the rest by one;
+    every story has its own made-up names, so grouping cannot mix them up."""
+    import random
+
+    rng = random.Random(seed)
+
+    def word(n=3):
+        return "".join(rng.choice(SYLLABLES) for _ in range(n))
+
+    rows = []
+    for k in range(n_stories):
+        person, place, thing = word().capitalize(), word().capitalize(), word(2)
+        n_src = 4 if k == 0 else 2 if k < 8 else 1
+        for src in rng.sample([f"Source {c}" for c in "ABCDEFGH"], n_src):
+            title = f"{place} council {rng.choice(['approves', 'delays', 'rejects'])} {thing} plan"
+            text = (f"The council of {place} {rng.choice(['approved', 'delayed', 'rejected'])} the {thing} plan "
+                    f"on Thursday after a {rng.randint(2, 9)} hour debate, officials said. "
+                    f"Mayor {person} said the {thing} scheme would cost {rng.randint(2, 90)} million over "
+                    f"{rng.randint(2, 9)} years. Residents of {place} can comment until the end of the month.")
+            if k % 5 == 3:  # feed furniture around the news
+                text = f"By {word().capitalize()} {word().capitalize()}\n\n{text}\n\nContinue reading…"
+            rows.append((f"s{k}", src, title, text))
+    return rows
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_a_day_of_30_stories_asks_the_model_only_for_the_stories_with_paragraphs(standin):
+    arts = make_articles(news_day(30))
+    w = writer(standin)
+    d = w.write(arts, DAY)
+    assert_sound(d, arts)
+    assert len(d.items) == 30
+    with_paragraphs = [i for i in d.items if i.section in ("lead", "also")]
+    briefs = [i for i in d.items if i.section == "brief"]
+    assert len(with_paragraphs) == 6 and len(briefs) == 24
+    prompts = [c["messages"][-1]["content"] for c in standin.chats()]
+    confirms = sum("same specific event" in p for p in prompts)
+    assert confirms <= 24  # MAX_CONFIRMS
+    # lead + also summaries, then why / headline / closing, plus the capped yes/no questions: nothing per brief
+    assert len(prompts) == w.model_calls <= len(with_paragraphs) + 3 + confirms
+    assert not any(p.startswith("In one sentence") for p in prompts)
+    truth, by_id = story_of(arts, news_day(30)), {a.id: a for a in arts}
+    assert any(len(i.article_ids) > 1 for i in briefs)
+    for item in briefs:  # every article of the story and its sources are cited, as in the extractive digest
+        assert sorted(item.article_ids) == sorted(x for x in truth if truth[x] == truth[item.article_ids[0]])
+        assert item.sources == list(dict.fromkeys(by_id[x].feed_title for x in item.article_ids))
+
+    # the same day with brief = "model" asks once more per brief story (today's behaviour before the option)
+    n = len(standin.chats())
+    w2 = DigestWriter(replace(load_style("briefing"), brief="model"), llm=LLMClient(standin.url, timeout=5),
+                      model=MODEL, context_length=8192)
+    d2 = w2.write(arts, DAY)
+    assert_sound(d2, arts)
+    asked = [c["messages"][-1]["content"] for c in standin.chats()[n:]]
+    assert sum(p.startswith("In one sentence") for p in asked) == len(briefs)
+
+
+@pytest.mark.parametrize("model_on", [True, False])
+def test_brief_lines_are_the_articles_own_sentences(standin, model_on):
+    arts = make_articles(news_day(30))
+    d = (writer(standin) if model_on else DigestWriter(load_style("briefing"))).write(arts, DAY)
+    texts = {a.id: flat(a.text) for a in arts}
+    briefs = [i for i in d.items if i.section == "brief"]
+    assert briefs
+    for item in briefs:
+        line = flat(item.text).removesuffix(" …")
+        assert any(line in texts[aid] for aid in item.article_ids), item.text
+        assert re.search(r"[.!?][\"'”’)]*$|…$", item.text), item.text  # a whole sentence (or marked as clipped)
+        assert not re.search(r"(?i)continue reading|^by ", item.text), item.text
+        assert 6 <= len(item.text.split()) <= 40
+
+
+# (key, source, title, text, the brief line we want)
+MESSY = [
+    ("ferry", "Harbour Times", "Ferry service to the islands resumes",
+     "By Ana Duarte\n\nFerry service to the islands resumes.\n\nPENICHE (Reuters) - The ferry to the Berlengas "
+     "islands runs again from Friday after a week of storms, the operator said. Continue reading…",
+     "The ferry to the Berlengas islands runs again from Friday after a week of storms, the operator said."),
+    ("council", "Local Gazette", "Council approves cycle lanes on Harbour Road",
+     "Photograph: Jo Bloggs/Getty Images\n\nThe council approved new cycle lanes on Harbour Road on Tuesday "
+     "evening after a long debate.\n\nThe post Council approves cycle lanes appeared first on Local Gazette.",
+     "The council approved new cycle lanes on Harbour Road on Tuesday evening after a long debate."),
+    ("museum", "City Life", "Maritime museum reopens",
+     "The maritime museum reopened on Saturday after a two-year renovation that cost 14 million and added "
+     "three new galleries for the permanent collection of paintings, a library of ship plans and a new café on "
+     "the roof terrace overlooking the old harbour and the lighthouse. Visitors queued early.",
+     "The maritime museum reopened on Saturday after a two-year renovation that cost 14 million and added "
+     "three new galleries for the permanent collection of paintings …"),
+    ("shares", "Money Matters", "Shares slip before rate decision",
+     "Shares fell in early trading on Monday as investors waited for the central bank decision due later in the [\u2026]",
+     "Shares slip before rate decision"),  # only a cut-off sentence: the title alone
+    ("choir", "Valley News", "Village choir wins regional contest",
+     "Will the choir go on to the national final? The village choir from Alvor won the regional contest "
+     "in Faro on Sunday with a programme of folk songs.",
+     "The village choir from Alvor won the regional contest in Faro on Sunday with a programme of folk songs."),
+]
+
+
+def test_brief_lines_skip_bylines_boilerplate_and_cut_sentences():
+    arts = make_articles([row[:4] for row in MESSY])
+    d = DigestWriter(load_style("briefing")).write(arts, DAY)
+    assert_sound(d, arts)
+    by_id = {i.article_ids[0]: i for i in d.items}
+    for a, (*_, want) in zip(arts, MESSY):
+        item = by_id[a.id]
+        if item.section == "brief":
+            assert item.text == want
+    assert sum(i.section == "brief" for i in d.items) >= 4
+    md = to_markdown(d)
+    assert "**Shares slip before rate decision** (Money Matters) [" in md  # the title is not said twice
+
+
+def test_brief_option_in_styles(tmp_path):
+    from app.errors import TidingsError
+
+    assert load_style("briefing").brief == "extractive" and load_style("newsletter").brief == "extractive"
+    ud = tmp_path / "styles"
+    ud.mkdir()
+    (ud / "chatty.toml").write_text('brief = "model"\n[limits]\nbrief_words = 30\n')
+    assert load_style("chatty", tmp_path).brief == "model"
+    (ud / "briefing.toml").write_text('brief = "Model"\n')  # an override of a built-in style
+    assert load_style("briefing", tmp_path).brief == "model"
+    (ud / "odd.toml").write_text('brief = "summarise"\n')
+    with pytest.raises(TidingsError) as e:
+        load_style("odd", tmp_path)
+    assert "extractive" in e.value.hint
+    (ud / "lost.toml").write_text('[prompts]\nbrief = "model"\n')  # under [prompts] it would be the prompt
+    with pytest.raises(TidingsError) as e:
+        load_style("lost", tmp_path)
+    assert "top of the file" in e.value.hint
+
+
+@pytest.mark.parametrize("raw,want", [
+    ("LISBON (Reuters) - Storm Elena flooded towns on Thursday.", "Storm Elena flooded towns on Thursday."),
+    ("WASHINGTON — The Senate passed the budget bill on Friday.", "The Senate passed the budget bill on Friday."),
+    ("NHS England – the health service – said waiting lists fell.", "NHS England – the health service – said waiting lists fell."),
+    ("By Thursday evening, 1,200 people had been evacuated.", "By Thursday evening, 1,200 people had been evacuated."),
+    ("The bakery sold 2,000 cookies on Saturday.", "The bakery sold 2,000 cookies on Saturday."),
+    ("Rail services were suspended on Friday. [Read more]", "Rail services were suspended on Friday."),
+    ("By Jane Smith and Ed Li, Reuters.", ""),
+    ("Rail services were suspended… Continue reading", ""),
+    ("Officials said that the [...]", ""),
+    ("The post Storm hits the coast appeared first on Daily Ledger.", ""),
+    ("Photograph: Jo Bloggs/Getty Images.", ""),
+    ("Updated 10:32 GMT, 20 November 2026.", ""),
+    ("We use cookies to improve your experience.", ""),
+    ("Storm Elena flooded towns on Thursday and", ""),  # no full stop: not a whole sentence
+])
+def test_clean_sentence(raw, want):
+    from app.digest.text import clean_sentence
+
+    assert clean_sentence(raw) == want

@@ -1,8 +1,11 @@
 """The digest engine: articles of a day -> a cited, checked :class:`app.models.Digest`.
 
     stories   grouped in code (grouping.py), ranked, split into lead / also / brief
-    map       one small model call per story (its articles cut to fit the context), cached by
-              content: (model, prompt version, the story's articles and their content hashes)
+    brief     "In brief" lines are written in code (style ``brief = "extractive"``, the default):
+              the story's title and its best leading sentence in its articles' own words
+              (text.brief_sentence), no model call; ``brief = "model"`` asks the model as "map" does
+    map       one small model call per lead / also story (its articles cut to fit the context),
+              cached by content: (model, prompt version, the story's articles and their content hashes)
     reduce    small calls for the pieces that span stories: the headline, the lead's "why it
               matters", the closing line (cached the same way)
     checks    every piece of model text is repaired (validate.repair: unverifiable quotes and
@@ -28,6 +31,8 @@ from app.digest.styles import Style
 from app.digest.text import (
     article_hash,
     article_text,
+    brief_sentence,
+    clean_sentences,
     content_hash,
     keywords,
     leading_sentences,
@@ -47,6 +52,7 @@ MAX_CONTEXT = 8192  # we never ask Ollama for more than this (memory), even if t
 INPUT_CAP = {"lead": 3000, "also": 1500, "brief": 300, "why": 1200}  # tokens of article text
 MAX_ARTICLES_WITH_TEXT = 4  # more sources of one story are listed by source and title only
 MAX_CONFIRMS = 24  # yes/no "same story?" questions per run at most
+BRIEF_MIN_CAP = 12  # an extractive "In brief" sentence may run to 1.6 x brief_words, and at least this
 NOTHING = "\u2205"  # cached: the model's answer had nothing usable (the article's own text is used)
 EXTRACTIVE_NOTICE = "This digest is extractive: it was written from the articles' own sentences, without a model."
 
@@ -144,16 +150,22 @@ class DigestWriter:
                        sources=s.sources, url=next((a.url for a in s.articles if a.url), None))
             for s in stories
         ]
+        # "In brief" lines written in code are ready at once: the plan carries them
+        in_code = [s.section == "brief" and (self.style.brief != "model" or not self._model_on()) for s in stories]
+        for story, item, coded in zip(stories, items, in_code):
+            if coded:
+                item.text = self._extractive_text(story)
         total = len(stories)
         self._emit(DigestEvent("plan", total=total, items=[_copy(i) for i in items]))
         self._emit(DigestEvent("progress", done=0, total=total))
         summaries: list[str] = []
         for n, (story, item) in enumerate(zip(stories, items)):
-            model_on = self._model_on()
-            text = self._story_text(n, story) if model_on else ""
-            if model_on and not text:
-                self.fallbacks += 1
-            item.text = text or self._extractive_text(story)
+            if not in_code[n]:
+                model_on = self._model_on()
+                text = self._story_text(n, story) if model_on else ""
+                if model_on and not text:
+                    self.fallbacks += 1
+                item.text = text or self._extractive_text(story)
             summaries.append(item.text)
             self._emit(DigestEvent("item", index=n, item=_copy(item)))
             self._emit(DigestEvent("progress", done=n + 1, total=total))
@@ -312,14 +324,19 @@ class DigestWriter:
         return text
 
     def _extractive_text(self, story: Story) -> str:
+        """A story told in its articles' own sentences (no model): for "In brief" its best leading
+        sentence, else the first clean sentences of its anchor article; the title when it has no text."""
         kind = story.section
         words = self.style.limits.get(f"{kind}_words", 60)
-        for a in story.articles:
-            text = article_text(a)
-            if text:
-                if kind == "brief":
-                    return _first_sentence(text, words)
-                return leading_sentences(text, words)
+        texts = [t for t in (article_text(a) for a in story.articles) if t]
+        if kind == "brief":
+            return brief_sentence(texts, story.title, max(BRIEF_MIN_CAP, int(words * 1.6))) or story.title
+        for text in texts:
+            clean = clean_sentences(text)
+            if clean:
+                return leading_sentences("\n\n".join(clean), words)
+        for text in texts:
+            return leading_sentences(text, words)
         return story.title
 
     # --- reduce: small pieces across stories -----------------------------------------------

@@ -64,7 +64,8 @@ def to_markdown(d: Digest, labels: dict | None = None) -> str:
         out += [f"## {title}", ""]
         for i in items:
             if sec == "brief":
-                out.append(f"- **{_md_escape(i.title)}** ({', '.join(i.sources)}): {i.text} {_md_links(i)}")
+                text = f": {i.text}" if i.text.strip() != i.title.strip() else ""  # no line of its own: title only
+                out.append(f"- **{_md_escape(i.title)}** ({', '.join(i.sources)}){text} {_md_links(i)}")
                 continue
             out += [f"### [{_md_escape(i.title)}]({ARTICLE_SCHEME}{i.article_ids[0]})", f"*{', '.join(i.sources)}*", "", i.text, ""]
             if i.why:
@@ -135,7 +136,8 @@ def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = N
             body.append('<ul class="brief">')
             for i in items:
                 body.append(f'<li><a href="{e(first_href(i))}"><b>{e(i.title)}</b></a> '
-                            f'<span class="sources">({e(", ".join(i.sources))})</span>: {e(i.text)} '
+                            f'<span class="sources">({e(", ".join(i.sources))})</span>'
+                            f'{": " + e(i.text) if i.text.strip() != i.title.strip() else ""} '
                             f'<span class="links">{links(i)}</span></li>')
             body.append("</ul>")
             continue

@@ -18,6 +18,9 @@ DEFAULT_LIMITS = {
     "headline_words": 18, "closing_words": 20, "also_max": 5,
 }
 DEFAULT_LABELS = {"lead": "Today's lead", "also": "Also today", "brief": "In brief", "why": "Why it matters"}
+# how "In brief" lines are written: "extractive" = in code, the story's best leading sentence in its
+# articles' own words (no model call); "model" = one model call per brief story (the ``brief`` prompt)
+BRIEF_MODES = ("extractive", "model")
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Style:
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     prompts: dict[str, str] = field(default_factory=dict)
+    brief: str = "extractive"  # one of BRIEF_MODES
     path: Path | None = None
 
     def version(self, kind: str) -> str:
@@ -69,6 +73,21 @@ def _read(path: Path) -> dict:
 
 def _merge(style: Style, data: dict, path: Path) -> None:
     style.description = str(data.get("description", style.description))
+    if "brief" in data:
+        mode = str(data["brief"]).strip().lower()
+        if mode not in BRIEF_MODES:
+            raise TidingsError(
+                f"The digest style file {path} says brief = “{data['brief']}”.",
+                'Use brief = "extractive" (In brief lines from the articles\' own sentences, no model call) '
+                'or brief = "model" (one model call per In brief line).',
+            )
+        style.brief = mode
+    misplaced = str((data.get("prompts") or {}).get("brief", "")).strip().lower()
+    if misplaced in BRIEF_MODES:  # `brief = "model"` written under [prompts] would become the prompt
+        raise TidingsError(
+            f"The digest style file {path} sets the brief *prompt* to “{misplaced}”.",
+            f'Put brief = "{misplaced}" at the top of the file, before [labels] (keys after a [table] line belong to it).',
+        )
     style.labels.update({k: str(v) for k, v in (data.get("labels") or {}).items()})
     for k, v in (data.get("limits") or {}).items():
         if isinstance(v, int) and v >= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 
@@ -177,3 +178,119 @@ def stem(w: str) -> str:
         if len(w) > 4 and w.endswith("e"):
             w = w[:-1]
     return w
+
+
+# --- sentences that stand on their own (In brief lines, the extractive digest) --------------------
+
+# whole sentences that are feed furniture, not news
+_FURNITURE = re.compile(
+    r"^(?:continue reading|read more|read the full|keep reading|click here|sign up|subscribe\b|"
+    r"the post .+ appeared first on|this (?:article|story|post) (?:was|has been|is|first|originally)\b|"
+    r"advertisement|share this|follow us|listen to this|related\b|see also|all rights reserved|copyright\b|"
+    r"(?:photo(?:graph)?|image|picture|illustration|video|credit|caption)s?\s*[:/]|"
+    r"(?:image|media|photo|video) (?:caption|source|copyright)\b|"
+    r"(?:updated|published|posted|last (?:updated|modified))\b|"
+    r"(?:reporting|editing|additional reporting|writing|compiled|produced) by\b)",
+    re.I,
+)
+# a byline: "By" then only capitalised words, "and", "&" and commas ("By Jane Smith and Ed Li, Reuters.")
+_BYLINE = re.compile(r"^(?:By|BY|Words by|Written by|Photos? by)\s+[A-Z][\w.'’-]*(?:(?:\s+|,\s*)(?:[A-Z][\w.'’-]*|and|&))*\.?$")
+_LINKY = re.compile(r"https?://|www\.|\S@\S|©|\s\|\s|\b(?:use|accept|allow|manage) (?:of )?cookies\b|"
+                    r"\bcookie (?:policy|settings|preferences)\b|\benable javascript\b|\bjavascript is\b", re.I)
+# a dateline or label before the first words: "LISBON (Reuters) - ", "WASHINGTON — ", "(AP) — ", "BREAKING: "
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Z.'’-]{2,}(?:(?:[ ,/]+)[A-Z][A-Za-z.'’-]*){0,3}(?:,?\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
+    r"(?:\([^()]{1,30}\))?|\([^()]{1,30}\))\s*[-–—:]+\s+"
+)
+# a trailer glued to the last sentence: "… Continue reading", "[Read more]", "[+1234 chars]"
+_TRAILER = re.compile(
+    r"\s*(?:[\[(]?(?:continue reading|read more|keep reading|read the full (?:story|article))\W*[\])]?|"
+    r"\[\+\d+ chars\])\s*$",
+    re.I,
+)
+_CUT = re.compile(r"(?:\.\.\.|…|\[\s*(?:\.\.\.|…)\s*\])[\"'”’)\]]*$")  # "…", "[…]": the feed cut it short
+
+
+def clean_sentence(s: str, complete: bool = True) -> str:
+    """``s`` fit to stand on its own, or "" when it is boilerplate, a byline, a link line, cut
+    short by the feed ("…", "[…]"), or (``complete``) lacks its full stop. What is kept is a
+    substring of ``s``: a dateline before it or a "Continue reading" after it is taken off."""
+    s = " ".join(s.split())
+    s = _TRAILER.sub("", s)
+    m = _DATELINE.match(s)
+    if m and len(s) - m.end() > 20 and re.match(r"[\"'“‘(]?[A-Z0-9]", s[m.end():]):
+        s = s[m.end():]
+    if not s or _FURNITURE.match(s) or _BYLINE.match(s) or _LINKY.search(s) or _CUT.search(s):
+        return ""
+    if complete and not _END.search(s):
+        return ""
+    if not re.search(r"[a-z]", s):  # SHOUTED LINES, numbers only
+        return ""
+    return s
+
+
+def clean_sentences(text: str, complete: bool = True) -> list[str]:
+    """The sentences of ``text`` that :func:`clean_sentence` keeps, in order."""
+    return [c for c in (clean_sentence(s, complete) for s in sentences(text)) if c]
+
+
+def _balanced(s: str) -> bool:
+    return normalise(s).count('"') % 2 == 0
+
+
+def _restates(s: str, title: str) -> bool:
+    """Does ``s`` say little besides the title (fewer than three content words of its own)?"""
+    return len(set(keywords(s)) - set(keywords(title))) < 3
+
+
+def clip_words(s: str, max_words: int) -> str:
+    """At most ``max_words`` words of one sentence: cut at its last clause break (", ", "; ", " — ")
+    that keeps at least half, else at a word; marked with " …"."""
+    words = s.split()
+    if len(words) <= max_words:
+        return s
+    head = " ".join(words[:max_words])
+    breaks = [m.start() for m in re.finditer(r"[,;:]\s|\s[–—-]\s", head)]
+    cut = breaks[-1] if breaks and len(head[:breaks[-1]].split()) >= max_words // 2 else len(head)
+    return head[:cut].rstrip(" ,;:–—-") + " …"
+
+
+def _leading_clean(text: str, complete: bool, n: int = 3, head_chars: int = 4000) -> list[str]:
+    """The first ``n`` clean sentences of ``text`` (only its start is looked at: cheap on long texts)."""
+    ss = sentences(text[:head_chars])
+    if len(text) > head_chars and ss:
+        ss.pop()  # cut by us, not by the writer
+    return list(itertools.islice(filter(None, (clean_sentence(x, complete) for x in ss)), n))
+
+
+BRIEF_MIN_WORDS = 6
+
+
+def brief_sentence(texts: list[str], title: str, max_words: int) -> str:
+    """The best leading sentence of a story for its one-line "In brief" entry, in the articles' own
+    words: one of the first few clean sentences (see :func:`clean_sentence`) of its articles (the
+    anchor article first) that is 6..``max_words`` words, adds something to the title, has its
+    quotation marks paired and is not a question. Failing that, the nearest thing to it: such a
+    sentence that restates the title, then a longer one clipped at a clause break (marked " …"),
+    then a shorter one, then the same from lines without a full stop; "" when nothing is usable."""
+    fallback: list[tuple[int, int, str]] = []
+    order = 0
+    for complete in (True, False):
+        for text in texts:
+            for s in _leading_clean(text, complete):
+                order += 1
+                n = len(s.split())
+                if not complete:  # a line without its full stop: only when there is nothing else
+                    if n >= BRIEF_MIN_WORDS:
+                        fallback.append((4 if n <= max_words else 5, order, clip_words(s, max_words)))
+                elif n < BRIEF_MIN_WORDS:
+                    fallback.append((3, order, s))
+                elif n > max_words:  # a long lede clipped at a clause beats a scrap of a sentence
+                    fallback.append((2, order, clip_words(s, max_words)))
+                elif _balanced(s) and not s.endswith("?") and not _restates(s, title):
+                    return s
+                else:
+                    fallback.append((1, order, s))
+        if fallback:
+            break
+    return min(fallback)[2] if fallback else ""
