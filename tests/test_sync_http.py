@@ -381,3 +381,28 @@ def test_self_signed_certificate_is_refused(env, tmp_path):
         env.add(tls.url("/f.xml"))
         r = env.sync().results[0]
     assert r.error == "Could not make a secure connection to 127.0.0.1: the certificate is not valid."
+
+
+def test_decoder_handles_deflate_variants_and_bounds_output():
+    import zlib
+
+    from app.errors import TooLarge
+    from app.sync.fetch import _Decoder
+
+    data = rss(20)
+
+    def run(encoding, blob, limit=10 * 1024 * 1024, step=1000):
+        d = _Decoder(encoding, limit, "the feed")
+        out = b"".join(d.feed(blob[i:i + step]) for i in range(0, len(blob), step))
+        return out + d.flush()
+
+    raw = zlib.compressobj(wbits=-15)
+    assert run("deflate", zlib.compress(data)) == data
+    assert run("deflate", raw.compress(data) + raw.flush()) == data
+    assert run("gzip", gzip.compress(data[:500]) + gzip.compress(data[500:])) == data  # two members
+    assert run("x-gzip, identity", gzip.compress(data)) == data
+    with pytest.raises(TooLarge):
+        run("gzip", gzip.compress(b"\0" * 5_000_000), limit=1_000_000)
+    with pytest.raises(TooLarge):
+        run(None, b"x" * 2_000_001, limit=2_000_000)
+    assert run(None, b"x" * 2_000_000, limit=2_000_000) == b"x" * 2_000_000

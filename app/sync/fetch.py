@@ -78,7 +78,10 @@ class _Decoder:
 
     def feed(self, data: bytes) -> bytes:
         if self.inflater is not None:
-            data = self.inflater.feed(data, self.limit - self.total + 1)
+            try:
+                data = self.inflater.feed(data, self.limit - self.total + 1)
+            except _Overflow:
+                raise TooLarge(f"The response was larger than {_size(self.limit)}.") from None
         self._count(len(data))
         return data
 
@@ -91,6 +94,10 @@ class _Decoder:
         self.total += n
         if self.total > self.limit:
             raise TooLarge(f"The response was larger than {_size(self.limit)}.")
+
+
+class _Overflow(Exception):
+    pass
 
 
 class _Inflater:
@@ -116,7 +123,7 @@ class _Inflater:
     def _decompress(self, data: bytes, max_out: int) -> bytes:
         out = self.obj.decompress(data, max(max_out, 1))
         if self.obj.unconsumed_tail:
-            return out + b"\0" * max_out  # more output than allowed: make the caller's count overflow
+            raise _Overflow  # more output than allowed
         if self.obj.eof and self.obj.unused_data.strip(b"\0"):
             # Concatenated gzip members.
             rest = self.obj.unused_data
