@@ -206,3 +206,15 @@ def test_script_heavy_big_page_keeps_its_article():
             + (b"<p>" + WORDS.encode() * 2 + b"</p>") * 12 + b"</article></body></html>")
     text, html = extract(body, "https://example.org/a", "text/html")
     assert "river crossing" in text and "var a" not in text
+
+
+def test_offline_work_is_bounded_per_feed_per_sync(env):
+    url = serve_site(env.server, 5)
+    fid = env.store.add_feed(url, now=T0)[0]
+    fetched = []
+    for _ in range(3):
+        env.sync(max_pages_per_feed=2)
+        fetched.append(sum(env.server.hits(f"/story/{i}") for i in range(5)))
+    assert fetched == [2, 4, 5]
+    assert env.store.pending_fulltext([fid]) == [] and env.store.pending_images([fid]) == []
+    assert all(len(a.images) == 1 for a in env.articles(fid))

@@ -57,6 +57,8 @@ class Syncer:
                  image_dir: str | Path | None = None, concurrency: int = 10, per_host: int = 3,
                  connect_timeout: float = 10.0, read_timeout: float = 20.0, deadline: float = 60.0,
                  feed_max_bytes: int = FEED_MAX_BYTES, extras: bool = True, max_pages_per_feed: int = 50):
+        """Options beyond the facade's contract are for tests and tuning. `max_pages_per_feed`: at most
+        this many article pages (and articles' images) per feed per sync; the rest waits for the next."""
         self.store = store
         self.transport = transport
         self.clock = clock or _utc_now
@@ -237,7 +239,7 @@ class _Run:
                 done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in pending if url))
                 counts[0] += sum(done)
         if feed.fetch_images and self.s.image_dir is not None and not self.cancel.is_set():
-            pending = await self.in_worker(self.store.pending_images, [feed.id])
+            pending = await self.in_worker(self.store.pending_images, [feed.id], self.s.max_pages_per_feed)
             if pending:
                 done = await asyncio.gather(*(self.images(aid, urls) for aid, urls in pending))
                 counts[1] += sum(done)
