@@ -275,7 +275,7 @@ def test_pathological_documents_parse_in_bounded_time(name, doc):
         assert len(parsed.entries) <= P.MAX_ENTRIES
     except NotAFeed:
         pass
-    assert time.perf_counter() - t < 3, name
+    assert time.perf_counter() - t < 8, name  # each was 45-95 s before the guards (feedparser, guid dates)
 
 
 def test_a_long_feed_keeps_its_first_entries():
