@@ -406,3 +406,14 @@ def test_decoder_handles_deflate_variants_and_bounds_output():
     with pytest.raises(TooLarge):
         run(None, b"x" * 2_000_001, limit=2_000_000)
     assert run(None, b"x" * 2_000_000, limit=2_000_000) == b"x" * 2_000_000
+
+
+def test_the_deadline_covers_a_whole_redirect_chain(env):
+    for i in range(4):
+        env.server.route(f"/hop{i}", status=302, location=f"/hop{i + 1}", content_type=None, delay=0.4)
+    env.server.route("/hop4", body=rss(1), delay=0.4)
+    env.add("/hop0")
+    t = time.monotonic()
+    r = env.sync(deadline=1.0).results[0]
+    assert time.monotonic() - t < 1.8
+    assert r.error == "127.0.0.1 took too long to send the feed (over 1 s)."

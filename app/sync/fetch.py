@@ -283,6 +283,7 @@ class Fetcher:
         refused before its body is read."""
         assert self._client is not None and self._all is not None
         seen = {url}
+        deadline_at: float | None = None  # one deadline for the whole chain, from the first byte asked for
         permanent = True
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
@@ -298,7 +299,9 @@ class Fetcher:
                 if dead:
                     raise FetchFailed(dead)
                 try:
-                    async with asyncio.timeout(self.deadline):
+                    if deadline_at is None:
+                        deadline_at = asyncio.get_running_loop().time() + self.deadline
+                    async with asyncio.timeout_at(deadline_at):
                         result = await self._one(current, headers, max_bytes, what, content_types)
                 except TimeoutError:
                     raise FetchFailed(
