@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from feedserver import Reply, feed_server  # noqa: F401 - fixture
+from feedserver import feed_server  # noqa: F401 - fixture
 from test_sync_extras import PNG, page
 
 from app.models import ArticleQuery

@@ -24,8 +24,7 @@ import re
 import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import nh3
 
@@ -80,16 +79,6 @@ def _origin(base_url: str) -> str | None:
     if not netloc or _ODD_NETLOC.search(netloc):
         return None
     return base_url[:i + 3] + netloc
-
-
-def _join(base_url: str, url: str) -> str:
-    # urljoin costs ~10 us; root-relative paths without dot segments are the common case.
-    if url.startswith("/") and not url.startswith("//") and "/." not in url and "\\" not in url \
-            and "?" not in url and "#" not in url and ";" not in url:
-        origin = _origin(base_url)
-        if origin:
-            return origin + url
-    return urljoin(base_url, url)
 
 
 # A root-relative path urljoin leaves as it is: no "//" start, no dot segments, no query or fragment.
