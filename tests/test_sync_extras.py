@@ -218,3 +218,30 @@ def test_offline_work_is_bounded_per_feed_per_sync(env):
     assert fetched == [2, 4, 5]
     assert env.store.pending_fulltext([fid]) == [] and env.store.pending_images([fid]) == []
     assert all(len(a.images) == 1 for a in env.articles(fid))
+
+
+def test_feed_removed_during_its_offline_work(env):
+    """Unsubscribing while a sync fetches the feed's pages and images: the rest of the sync goes on."""
+    from feedserver import Reply
+
+    url = serve_site(env.server, 2)
+    gone = env.store.add_feed(url, now=T0)[0]
+    other_base = env.server.base
+    env.server.route("/other.xml", body=teaser_feed(other_base, 0).replace(b"<title>Teasers</title>", b"<title>O</title>"))
+    other = env.store.add_feed(env.server.url("/other.xml"), now=T0)[0]
+
+    def delete_then_answer(req):
+        side = Store(env.tmp / "t.sqlite")  # another connection, like the UI's
+        try:
+            side.delete_feed(gone)
+        except Exception:  # noqa: BLE001 - already deleted by the first image request
+            pass
+        side.close()
+        return Reply(body=PNG, content_type="image/png")
+
+    for i in range(2):
+        env.server.route(f"/img/{i}.png", handler=delete_then_answer)
+    report = env.sync()
+    assert {r.feed_id: r.status for r in report.results} == {gone: "updated", other: "updated"}
+    assert [f.id for f in env.store.feeds()] == [other]
+    assert env.store.article_ids(ArticleQuery(feed_id=gone)) == []

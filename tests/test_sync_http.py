@@ -417,3 +417,17 @@ def test_the_deadline_covers_a_whole_redirect_chain(env):
     r = env.sync(deadline=1.0).results[0]
     assert time.monotonic() - t < 1.8
     assert r.error == "127.0.0.1 took too long to send the feed (over 1 s)."
+
+
+def test_feed_removed_while_it_is_fetched(env):
+    def delete_then_answer(req):
+        side = Store(env.tmp / "t.sqlite")
+        side.delete_feed(fid)
+        side.close()
+        return Reply(body=rss(3))
+
+    fid = env.add("/bye.xml", handler=delete_then_answer)
+    ok = env.add("/ok.xml", body=rss(2, tag="ok"))
+    res = {r.feed_id: r for r in env.sync().results}
+    assert res[ok].new == 2 and res[fid].new == 0
+    assert [f.id for f in env.store.feeds()] == [ok] and env.count() == 2

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
+from app.errors import FeedError, FetchFailed, NotAFeed, NotFound, StoreError
 from app.models import Feed, FeedResult, SyncReport
 from app.sync import extras as _extras
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
@@ -294,9 +294,17 @@ class _Run:
         known = [u for u in urls if cached.get(u)]
 
         def write() -> None:
-            if fetched:
-                self.store.record_images(article_id, fetched, now=self.s.clock())
-            self.store.link_cached_images(article_id, known)  # also marks the article done
+            try:
+                if fetched:
+                    self.store.record_images(article_id, fetched, now=self.s.clock())
+                self.store.link_cached_images(article_id, known)  # also marks the article done
+            except StoreError:
+                # Unsubscribed meanwhile: the article is gone, and its image links with it (FK).
+                try:
+                    self.store.article(article_id)
+                except NotFound:
+                    return
+                raise
 
         await self.in_worker(write)
         return sum(1 for r in results if r[0])
