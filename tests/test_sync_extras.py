@@ -195,7 +195,7 @@ def test_hostile_pages_extract_in_bounded_time(name, body):
 
     t = time.perf_counter()
     got = extract(body, "https://example.org/a", "text/html")
-    assert time.perf_counter() - t < 4, name
+    assert time.perf_counter() - t < 8, name  # unguarded, 4.6 MB takes ~11 s here
     assert got is None or "<script" not in got[1]
 
 

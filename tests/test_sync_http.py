@@ -178,7 +178,7 @@ def test_hanging_server_times_out(env):
     ok = env.add("/ok.xml", body=rss(1))
     t = time.monotonic()
     res = {r.feed_id: r for r in env.sync(read_timeout=0.5).results}
-    assert time.monotonic() - t < 3
+    assert time.monotonic() - t < 10  # the server never answers: any bound proves the timeout (CI may be slow)
     assert res[fid].error == "127.0.0.1 stopped responding (timed out)."
     assert res[ok].status == "updated"
 
@@ -187,7 +187,7 @@ def test_trickling_endless_response_hits_the_deadline(env):
     fid = env.add("/drip", body=b"<rss><channel>", endless=b"<item>x</item>", trickle=(14, 0.05))
     t = time.monotonic()
     r = env.sync(deadline=1.0).results[0]
-    assert time.monotonic() - t < 3
+    assert time.monotonic() - t < 10  # endless: any bound proves the deadline
     assert r.error == "127.0.0.1 took too long to send the feed (over 1 s)."
     assert env.feed(fid).error_count == 1
 
@@ -210,7 +210,7 @@ def test_gzip_bomb_counts_decompressed_bytes(env):
     env.add("/bomb.xml", body=bomb, headers={"Content-Encoding": "gzip"})
     t = time.monotonic()
     r = env.sync().results[0]
-    assert time.monotonic() - t < 5
+    assert time.monotonic() - t < 15
     assert (r.error_kind, r.error) == ("TooLarge", "The response was larger than 10 MB.")
 
 
@@ -273,7 +273,7 @@ def test_progress_once_per_feed_in_the_calling_thread(env):
 
 def test_cancel_stops_promptly_and_the_next_sync_finishes(env):
     for i in range(30):
-        env.add(f"/slow{i}.xml", body=rss(3, tag=f"s{i}"), delay=0.5)  # uncancelled: 30 / 4 * 0.5 = 3.75 s
+        env.add(f"/slow{i}.xml", body=rss(3, tag=f"s{i}"), delay=1.5)  # uncancelled: 30 / 4 * 1.5 = 11 s
     cancel = threading.Event()
     seen = []
 
@@ -283,7 +283,7 @@ def test_cancel_stops_promptly_and_the_next_sync_finishes(env):
 
     t = time.monotonic()
     report = env.sync(on_progress=progress, cancel=cancel, concurrency=4, per_host=4)
-    assert time.monotonic() - t < 2.5
+    assert time.monotonic() - t < 7
     assert report.cancelled
     statuses = [r.status for r in report.results]
     assert len(statuses) == 30 and statuses.count("cancelled") >= 20
@@ -410,12 +410,12 @@ def test_decoder_handles_deflate_variants_and_bounds_output():
 
 def test_the_deadline_covers_a_whole_redirect_chain(env):
     for i in range(4):
-        env.server.route(f"/hop{i}", status=302, location=f"/hop{i + 1}", content_type=None, delay=0.4)
-    env.server.route("/hop4", body=rss(1), delay=0.4)
+        env.server.route(f"/hop{i}", status=302, location=f"/hop{i + 1}", content_type=None, delay=1.5)
+    env.server.route("/hop4", body=rss(1), delay=1.5)
     env.add("/hop0")
     t = time.monotonic()
     r = env.sync(deadline=1.0).results[0]
-    assert time.monotonic() - t < 1.8
+    assert time.monotonic() - t < 6  # the chain takes 7.5 s; per-hop timeouts alone would allow it
     assert r.error == "127.0.0.1 took too long to send the feed (over 1 s)."
 
 

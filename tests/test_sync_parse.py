@@ -168,7 +168,7 @@ def test_entity_attacks_are_defused(doc, path):
             parsed = P.parse_feed(doc, BASE)
     except NotAFeed:
         parsed = None
-    assert time.perf_counter() - t < 2
+    assert time.perf_counter() - t < 10  # an expanded bomb would take minutes and gigabytes
     if parsed is not None:
         text = _text(parsed)
         assert "lollollol" not in text and "root:" not in text
