@@ -346,24 +346,22 @@ class Store:
                 out[r["url"]] = r["path"]
         return out
 
-    def record_images(self, article_id: int, images: dict[str, tuple[str | None, str | None, int | None, str | None]],
-                      *, now: datetime) -> None:
-        """images: url -> (relative path or None, content type, size, error). Marks the article done."""
+    def record_images(self, article_id: int,
+                      fetched: dict[str, tuple[str | None, str | None, int | None, str | None]],
+                      cached: Sequence[str] = (), *, now: datetime) -> None:
+        """One transaction for an article's images, so a kill never leaves it half done:
+        `fetched` maps newly downloaded URLs to (relative path or None, content type, size, error);
+        `cached` are URLs the cache already had. Then the article is marked done. An article
+        deleted meanwhile (unsubscribed mid-sync) is skipped, its downloads still cached."""
         with self._write() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO images (url, path, type, size, error, fetched) VALUES (?, ?, ?, ?, ?, ?)",
-                [(u, p, t, s, err, to_db(now)) for u, (p, t, s, err) in images.items()],
+                [(u, p, t, s, err, to_db(now)) for u, (p, t, s, err) in fetched.items()],
             )
             db.executemany(
-                "INSERT OR IGNORE INTO article_images (article_id, url) VALUES (?, ?)",
-                [(article_id, u) for u in images],
-            )
-            db.execute("UPDATE articles SET needs_images = 0 WHERE id = ?", (article_id,))
-
-    def link_cached_images(self, article_id: int, urls: Sequence[str]) -> None:
-        with self._write() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO article_images (article_id, url) VALUES (?, ?)", [(article_id, u) for u in urls]
+                """INSERT OR IGNORE INTO article_images (article_id, url)
+                   SELECT id, ? FROM articles WHERE id = ?""",
+                [(u, article_id) for u in [*fetched, *cached]],
             )
             db.execute("UPDATE articles SET needs_images = 0 WHERE id = ?", (article_id,))
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.errors import FeedError, FetchFailed, NotAFeed, NotFound, StoreError
+from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
 from app.models import Feed, FeedResult, SyncReport
 from app.sync import extras as _extras
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
@@ -293,20 +293,7 @@ class _Run:
         fetched = dict(zip(to_fetch, results))
         known = [u for u in urls if cached.get(u)]
 
-        def write() -> None:
-            try:
-                if fetched:
-                    self.store.record_images(article_id, fetched, now=self.s.clock())
-                self.store.link_cached_images(article_id, known)  # also marks the article done
-            except StoreError:
-                # Unsubscribed meanwhile: the article is gone, and its image links with it (FK).
-                try:
-                    self.store.article(article_id)
-                except NotFound:
-                    return
-                raise
-
-        await self.in_worker(write)
+        await self.in_worker(lambda: self.store.record_images(article_id, fetched, known, now=self.s.clock()))
         return sum(1 for r in results if r[0])
 
     async def image(self, url: str):
