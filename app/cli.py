@@ -148,6 +148,8 @@ def cmd_sync(t: Tidings, args) -> int:
             what = "cancelled"
         else:
             what = f"{r.new} new" + (f", {r.updated} updated" if r.updated else "")
+        if r.fulltext or r.images:  # offline reading: pages and images fetched for this feed's articles
+            what += f" ({r.fulltext} full text{'s' if r.fulltext != 1 else ''}, {r.images} image{'s' if r.images != 1 else ''})"
         print(f"[{done}/{total}] {r.title or r.url}: {what}", file=sys.stderr, flush=True)
 
     report = t.sync(args.feeds, on_progress=progress)
