@@ -66,6 +66,11 @@ class Article:
     def date(self) -> datetime:
         return self.published or self.first_seen
 
+    @property
+    def display_title(self) -> str:
+        """The title, or for untitled posts (micro-blogs, some JSON Feeds) their opening words."""
+        return self.title or untitled_title(self.text)
+
     def to_json(self) -> dict:
         return {
             "id": self.id,
@@ -128,6 +133,11 @@ class ParsedEntry:
     summary: str  # sanitised HTML
     content_html: str  # sanitised HTML
     enclosures: list[Enclosure] = field(default_factory=list)
+    # Derived, filled by the parser (app.sync.parse.prepare) so this CPU work happens where parsing
+    # does: html_to_text(content_html or summary) and app.hashing.entry_hash. None: the store
+    # computes them. Whoever changes a field after parsing must reset these to None.
+    text: str | None = None
+    content_hash: str | None = None
 
 
 @dataclass
@@ -158,6 +168,7 @@ class SyncReport:
     results: list[FeedResult] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    parsed_in_process: int = 0  # feeds parsed in the parse process, not the parse thread (app.sync.engine)
 
     @property
     def new(self) -> int:
@@ -218,6 +229,14 @@ class Digest:
             "closing": self.closing,
             "notice": self.notice,
         }
+
+
+def untitled_title(text: str, limit: int = 100) -> str:
+    """What readers show for a post without a title: its opening words, cut at a word."""
+    words = " ".join((text or "").split())
+    if len(words) <= limit:
+        return words
+    return words[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def iso(d: datetime | None) -> str | None:

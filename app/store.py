@@ -6,7 +6,6 @@ then hand finished results to one short `with self._write():` block.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from app import schema
 from app.errors import DiskFull, NotFound, StoreCorrupt, StoreError, StoreLocked
+from app.hashing import entry_hash
 from app.html import html_to_text, image_urls
 from app.models import (
     Article,
@@ -28,6 +28,7 @@ from app.models import (
     Enclosure,
     Feed,
     ParsedFeed,
+    untitled_title,
 )
 
 # A feed entry whose own text is shorter than this is a teaser: fetch the page for offline reading.
@@ -257,9 +258,10 @@ class Store:
                 if e.guid in seen:  # the same guid twice in one feed: first one wins
                     continue
                 seen.add(e.guid)
-                digest = _content_hash(e.title, e.url, e.authors, e.summary, e.content_html, e.published, e.updated)
+                # The parser fills text and hash (in a parse process when there is one); else here.
+                digest = e.content_hash or entry_hash(e)
                 body = e.content_html or e.summary
-                text = html_to_text(body)
+                text = e.text if e.text is not None else html_to_text(body)
                 teaser = len(text) < TEASER_CHARS and bool(e.url)
                 needs_fulltext = int(bool(feed["fetch_full_text"]) and teaser)
                 needs_images = int(bool(feed["fetch_images"]) and "<img" in body.lower())
@@ -413,11 +415,13 @@ class Store:
         for chunk in _chunks(list(ids), BATCH):
             for r in self._read(
                 f"""SELECT a.id, a.feed_id, coalesce(f.user_title, nullif(f.title, ''), f.url) AS feed_title,
-                           a.title, a.sort_date, a.read, a.starred
+                           a.title, CASE WHEN a.title = '' THEN substr(a.text, 1, 400) END AS opening,
+                           a.sort_date, a.read, a.starred
                     FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id IN ({_qs(chunk)})""",
                 chunk,
             ):
-                found[r["id"]] = ArticleRow(r["id"], r["feed_id"], r["feed_title"], r["title"],
+                found[r["id"]] = ArticleRow(r["id"], r["feed_id"], r["feed_title"],
+                                            r["title"] or untitled_title(r["opening"] or ""),
                                             from_db(r["sort_date"]), bool(r["read"]), bool(r["starred"]))
         return [found[i] for i in ids if i in found]
 
@@ -654,13 +658,6 @@ def _digest(r: sqlite3.Row) -> Digest:
         created=from_db(r["created"]), notice=body.get("notice"),
     )
 
-
-def _content_hash(*parts) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(str(p if p is not None else "").encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 def _qs(items: Sequence) -> str:

@@ -298,3 +298,15 @@ def test_new_feeds_take_the_offline_settings_and_existing_ones_keep_theirs(t):
     assert all(not x.fetch_full_text for x in t.feeds())
     t.set_feed_options(f.id, fetch_full_text=True)
     assert t.subscribe("https://example.org/new").fetch_full_text  # subscribing again changes nothing
+
+
+def test_untitled_posts_are_listed_by_their_opening_words(t):
+    f = t.subscribe("https://example.org/micro")
+    pf = feed(0)
+    pf.entries = [entry(1, title="", body="<p>Just shipped a   new version of the app. " + "More words here. " * 20 + "</p>")]
+    [aid] = t.store.save_entries(f.id, pf, now=T0).new
+    [row] = t.article_rows([aid])
+    assert row.title.startswith("Just shipped a new version of the app.") and row.title.endswith("…")
+    assert len(row.title) <= 101
+    assert t.article(aid).display_title == row.title
+    assert t.article(aid).title == ""  # stored as the feed gave it (the JSON says so too)

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
 
         self.sources_model = SourcesModel(self)
         self.sources = QTreeView()
+        self.sources.setIndentation(14)
         self.sources.setObjectName("sources")
         self.sources.setModel(self.sources_model)
         self.sources.setHeaderHidden(True)
@@ -237,7 +238,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([220, 480, 500])
+        self.splitter.setSizes([270, 470, 540])  # feed names are what people scan: room for them
         self.splitter.setChildrenCollapsible(False)
         outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -420,7 +421,7 @@ class MainWindow(QMainWindow):
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
             # Fixed, not ResizeToContents: that re-measures every row on each count change (O(n²) in a sync)
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(1, self.fontMetrics().horizontalAdvance("000000") + 8)
+            header.resizeSection(1, self.fontMetrics().horizontalAdvance("00000") + 8)
             key = self.current_key
             if initial:
                 key = getattr(self, "_initial_key", None)

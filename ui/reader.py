@@ -162,7 +162,7 @@ class ArticleView(QTextBrowser):
             verb = {"audio": "Play audio", "video": "Play video"}.get(kind, "Download attachment")
             detail = ", ".join(x for x in (enc.type, human_size(enc.length)) if x)
             links.append(f'<a href="{e(enc.url, quote=True)}">▶ {verb}</a>' + (f" ({e(detail)})" if detail else ""))
-        title = e(a.title or "(untitled)")
+        title = e(a.display_title or "(untitled)")
         if a.url and a.url.startswith(("http://", "https://")):
             title = f'<a href="{e(a.url, quote=True)}" style="text-decoration:none; color:{text_colour}">{title}</a>'
         return f"""<html><head><style>
