@@ -528,3 +528,11 @@ def test_clean_sentence(raw, want):
     from app.digest.text import clean_sentence
 
     assert clean_sentence(raw) == want
+
+
+def test_source_links_name_a_feed_once_and_number_its_other_articles():
+    from app.digest.render import source_labels
+    from app.models import DigestItem
+
+    item = DigestItem("also", "T", "x", [1, 2, 3, 4], ["Pixel Envy", "Pixel Envy", "BBC", "Pixel Envy"])
+    assert source_labels(item) == ["Pixel Envy", "2", "BBC", "3"]

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QPalette
 
 from app.models import Digest, DigestItem
+from app.digest.render import source_labels
 
 SECTION_TITLES = {"lead": "The lead", "also": "Also today", "brief": "In brief"}
 
@@ -63,7 +64,7 @@ def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = Fals
             text = item.text or streamed.get(n, "")
             links = " · ".join(
                 f'<a href="tidings://article/{aid}">{e(src)}</a>'
-                for aid, src in zip(item.article_ids, item.sources or [""] * len(item.article_ids)))
+                for aid, src in zip(item.article_ids, source_labels(item)))
             if item.url and item.url.startswith(("http://", "https://")):
                 links += f' · <a href="{e(item.url, quote=True)}">original</a>'
             first = item.article_ids[0] if item.article_ids else None

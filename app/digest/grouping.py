@@ -47,7 +47,7 @@ class Story:
 
     @property
     def title(self) -> str:
-        return self.articles[0].title.strip() or "(untitled)"
+        return self.articles[0].display_title.strip() or "(untitled)"
 
     @property
     def latest(self) -> datetime:

@@ -35,20 +35,25 @@ def _md_escape(text: str) -> str:
 
 
 def _md_links(item: DigestItem) -> str:
-    links = [f"[{_md_escape(src)}]({ARTICLE_SCHEME}{aid})" for aid, src in zip(item.article_ids, _per_article_sources(item))]
+    links = [f"[{_md_escape(src)}]({ARTICLE_SCHEME}{aid})" for aid, src in zip(item.article_ids, source_labels(item))]
     if item.url:
         links.append(f"[original]({item.url})")
     return " · ".join(links)
 
 
-def _per_article_sources(item: DigestItem) -> list[str]:
-    """One label per cited article: its source (sources are per feed, so repeat when needed)."""
-    if len(item.sources) == len(item.article_ids):
-        return list(item.sources)
-    out = []
-    for n, _ in enumerate(item.article_ids):
-        out.append(item.sources[n] if n < len(item.sources) else (item.sources[-1] if item.sources else "article"))
-    return out
+def source_labels(item: DigestItem) -> list[str]:
+    """One link label per cited article: the feed's name for its first article, then "2", "3"...
+    for more from the same feed ("Pixel Envy · 2 · 3", not the name three times)."""
+    names = list(item.sources)
+    if len(names) != len(item.article_ids):  # sources given per feed: repeat the last when short
+        names = [names[n] if n < len(names) else (names[-1] if names else "article")
+                 for n in range(len(item.article_ids))]
+    seen: dict[str, int] = {}
+    labels = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        labels.append(name if seen[name] == 1 else str(seen[name]))
+    return labels
 
 
 def to_markdown(d: Digest, labels: dict | None = None) -> str:
@@ -113,7 +118,7 @@ def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = N
 
     def links(i: DigestItem) -> str:
         parts = []
-        for aid, src in zip(i.article_ids, _per_article_sources(i)):
+        for aid, src in zip(i.article_ids, source_labels(i)):
             href = f"#article-{aid}" if aid in by_id else f"{ARTICLE_SCHEME}{aid}"
             parts.append(f'<a href="{e(href)}">{e(src)}</a>')
         if i.url:
