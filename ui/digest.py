@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QPalette
 
 from app.models import Digest, DigestItem
-from app.digest.render import source_labels
+from app.digest.render import long_date, source_labels
 
 SECTION_TITLES = {"lead": "The lead", "also": "Also today", "brief": "In brief"}
 
@@ -46,7 +46,7 @@ def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = Fals
     headline = d.headline or parts.get("headline", "")
     out = [f"""<html><head><style>a {{ color: {link}; }} .muted {{ color: {muted}; }}
         h1 {{ font-size: x-large; }}</style></head><body>"""]
-    out.append(f"<h1>{e(_long_date(d.date)) if d.date else 'Today'}</h1>")
+    out.append(f"<h1>{e(long_date(d.date)) if d.date else 'Today'}</h1>")
     if headline:
         out.append(f"<p><b>{e(headline)}</b></p>")
     if writing:
@@ -83,15 +83,6 @@ def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = Fals
     out.append("</body></html>")
     return "\n".join(out)
 
-
-def _long_date(day: str) -> str:
-    from datetime import date
-
-    try:
-        d = date.fromisoformat(day)
-    except ValueError:
-        return day
-    return f"{d.strftime('%A')} {d.day} {d.strftime('%B %Y')}"
 
 
 class DigestPanel(QObject):
@@ -170,11 +161,7 @@ class DigestPanel(QObject):
         w = self.w
         self._render_timer.stop()
         w._digest_task = None
-        w._active_progress_cancel = None
-        w._update_summarise()
-        w.progress.hide()
-        w.progress.setFormat("%v of %m feeds")
-        w.cancel_button.hide()
+        w.end_progress()
 
     def _done(self, digest: Digest) -> None:
         self._finish_ui()

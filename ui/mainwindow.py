@@ -827,6 +827,14 @@ class MainWindow(QMainWindow):
         if result.new and not self._counts_timer.isActive():
             self._counts_timer.start()
 
+    def end_progress(self) -> None:
+        """A digest or model download is over: hide its progress bar and Cancel, reset the bar."""
+        self._active_progress_cancel = None
+        self._update_summarise()
+        self.progress.hide()
+        self.progress.setFormat("%v of %m feeds")
+        self.cancel_button.hide()
+
     def _sync_finished_ui(self) -> None:
         self._sync_task = None
         self._update_summarise()
@@ -1044,13 +1052,13 @@ class MainWindow(QMainWindow):
             if gen != self._load_gen:
                 return
             self.digest_list.clear()
-            from ui.digest import _long_date
+            from app.digest.render import long_date
 
             for d in digests:
                 headline = d.headline or d.style
                 if len(headline) > 140:
                     headline = headline[:140].rsplit(" ", 1)[0] + " …"
-                item = QListWidgetItem(f"{_long_date(d.date)}\n{headline}")
+                item = QListWidgetItem(f"{long_date(d.date)}\n{headline}")
                 item.setData(ID_ROLE, d.id)
                 item.setToolTip(f"{d.style}, {'extractive' if d.extractive else d.model or ''}")
                 self.digest_list.addItem(item)
@@ -1110,12 +1118,8 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"Downloading {name}: {status}")
 
         def finish(ok=None):
-            self._active_progress_cancel = None
             self._digest_task = None
-            self._update_summarise()
-            self.progress.hide()
-            self.progress.setFormat("%v of %m feeds")
-            self.cancel_button.hide()
+            self.end_progress()
             if ok is True:
                 self.status_label.setText(f"{name} is installed. “Summarise today” will use it.")
             elif ok is False:
