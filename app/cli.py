@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--feed", type=int, action="append", dest="feeds", metavar="ID")
     c = sub.add_parser("feeds", help="list subscriptions")
     c.add_argument("--json", action="store_true")
+    c = sub.add_parser("feed-options", help="show or change a feed's offline reading (full text, images)")
+    c.add_argument("id", type=int)
+    c.add_argument("--full-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="fetch each article's page when the feed gives only a teaser")
+    c.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
+                   help="download the images articles show")
     c = sub.add_parser("articles", help="list articles, newest first")
     c.add_argument("--feed", type=int, metavar="ID")
     c.add_argument("--unread", action="store_true")
@@ -173,6 +179,13 @@ def cmd_feeds(t: Tidings, args) -> int:
     return 0
 
 
+def cmd_feed_options(t: Tidings, args) -> int:
+    t.set_feed_options(args.id, fetch_full_text=args.full_text, fetch_images=args.images)
+    f = t.feed(args.id)
+    print(f"{f.title}: full text {'on' if f.fetch_full_text else 'off'}, images {'on' if f.fetch_images else 'off'}.")
+    return 0
+
+
 def cmd_articles(t: Tidings, args) -> int:
     since = t.local_day_bounds(args.since)[0] if args.since else None
     q = ArticleQuery(feed_id=args.feed, unread=args.unread, starred=args.starred, since=since, limit=args.limit)
@@ -268,6 +281,7 @@ COMMANDS = {
     "export": cmd_export,
     "sync": cmd_sync,
     "feeds": cmd_feeds,
+    "feed-options": cmd_feed_options,
     "articles": cmd_articles,
     "show": cmd_show,
     "search": cmd_search,

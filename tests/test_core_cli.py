@@ -96,3 +96,16 @@ def test_env_var_picks_the_data_dir(store_dir):
                        env=env, cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)) == 2
+
+
+def test_feed_options_switch_offline_reading_per_feed(store_dir, capsys):
+    d = str(store_dir)
+    _, out, _ = run(capsys, "--data-dir", d, "feeds", "--json")
+    fid = json.loads(out)[0]["id"]
+    code, out, _ = run(capsys, "--data-dir", d, "feed-options", str(fid), "--no-full-text")
+    assert code == 0 and "full text off, images on" in out
+    code, out, _ = run(capsys, "--data-dir", d, "feed-options", str(fid), "--full-text", "--no-images")
+    assert "full text on, images off" in out
+    with make_tidings(store_dir) as t:
+        f = t.feed(fid)
+        assert f.fetch_full_text and not f.fetch_images

@@ -254,7 +254,13 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
     idx = w.sources_model.key_index(f"feed:{fid}")
     w._sources_menu(w.sources.visualRect(idx).center())
     labels = [a.text() for a in w.context_menu.actions() if a.text()]
-    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…", "Unsubscribe…"]
+    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…",
+                      "Fetch full text for offline reading", "Download images for offline reading", "Unsubscribe…"]
+    full_text = next(a for a in w.context_menu.actions() if a.text().startswith("Fetch full text"))
+    assert full_text.isCheckable() and full_text.isChecked()
+    full_text.toggle()  # switch offline full text off for this feed only
+    qtbot.waitUntil(lambda: not ui_tidings.feed(fid).fetch_full_text, timeout=3000)
+    assert ui_tidings.feed(fid).fetch_images and ui_tidings.feed(ids["Beta Blog"]).fetch_full_text
     w.context_menu.close()
 
     # unsubscribe asks first: "Cancel" keeps the feed

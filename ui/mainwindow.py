@@ -943,6 +943,14 @@ class MainWindow(QMainWindow):
             menu.addAction("Rename…", lambda: self.prompt_rename(fid))
             menu.addAction("Move to folder…", lambda: self.prompt_move(fid))
             menu.addSeparator()
+            f = self._feed(fid)
+            for label, option in (("Fetch full text for offline reading", "fetch_full_text"),
+                                  ("Download images for offline reading", "fetch_images")):
+                act = menu.addAction(label)
+                act.setCheckable(True)
+                act.setChecked(bool(f and getattr(f, option)))
+                act.toggled.connect(lambda on, option=option: self.set_feed_option(fid, option, on))
+            menu.addSeparator()
             menu.addAction("Unsubscribe…", lambda: self.prompt_unsubscribe(fid))
         elif key == "smart:digests":
             menu.clear()
@@ -962,6 +970,11 @@ class MainWindow(QMainWindow):
     def rename_feed(self, fid: int, title: str) -> None:
         self.tasks.run(lambda: self.t.rename_feed(fid, title), on_done=lambda _: self.refresh_feeds(),
                        serial=True, context="renaming the feed")
+
+    def set_feed_option(self, fid: int, option: str, on: bool) -> None:
+        """Offline reading per feed: the next sync fetches (or skips) its pages and images."""
+        self.tasks.run(lambda: self.t.set_feed_options(fid, **{option: on}), on_done=lambda _: self.refresh_feeds(),
+                       serial=True, context="changing the feed's offline reading")
 
     def prompt_move(self, fid: int) -> None:
         f = self._feed(fid)
