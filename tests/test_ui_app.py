@@ -112,12 +112,21 @@ def test_summarise_today_streams_into_the_reader(qtbot, tmp_path):
             qtbot.waitUntil(lambda: w.current_key == "smart:digests" and w.digest_list.count() == 1
                             and "tidings://article/" in w.reader.toHtml(), timeout=5000)
             assert panel.digest.items[0].title in w.reader.toPlainText()
+            # File > Export digest saves the one on screen, as a page that works offline or as Markdown
+            assert w.act_export_digest.isEnabled()
+            w.export_digest(w.shown_digest, str(tmp_path / "d.html"))
+            w.export_digest(w.shown_digest, str(tmp_path / "d.md"), markdown=True)
+            qtbot.waitUntil(lambda: (tmp_path / "d.html").exists() and (tmp_path / "d.md").exists(), timeout=5000)
+            assert panel.digest.items[0].title in (tmp_path / "d.html").read_text(encoding="utf-8")
+            assert (tmp_path / "d.md").read_text(encoding="utf-8").startswith("# ")
             first = panel.digest.items[0].article_ids[0]
             from PySide6.QtCore import QUrl
 
             w.reader.anchorClicked.emit(QUrl(f"tidings://article/{first}"))
             assert w.reader.article is not None and w.reader.article.id == first
             assert w.act_summarise.isEnabled()
+            w.select_source("smart:unread")
+            assert not w.act_export_digest.isEnabled()  # no digest on screen
             w.close()
         finally:
             t.close()

@@ -280,6 +280,9 @@ class MainWindow(QMainWindow):
         self.act_add = A("Add feed…", self.add_feed_dialog, QKeySequence.StandardKey.New, "Subscribe to a site or feed")
         self.act_import = A("Import OPML…", self.import_opml_dialog)
         self.act_export = A("Export OPML…", self.export_opml_dialog)
+        self.act_export_digest = A("Export digest…", self.export_digest_dialog, None,
+                                   "Save the digest on screen as a web page or Markdown")
+        self.act_export_digest.setEnabled(False)
         self.act_settings = A("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
         self.act_quit = A("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_mark_all = A("Mark all read", self.mark_all_read, "Shift+A",
@@ -301,7 +304,8 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar()
         m = menu.addMenu("&File")
-        for a in (self.act_add, self.act_import, self.act_export, None, self.act_settings, None, self.act_quit):
+        for a in (self.act_add, self.act_import, self.act_export, self.act_export_digest, None, self.act_settings, None,
+                  self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
         m = menu.addMenu("&Feeds")
         for a in (self.act_sync, self.act_cancel, None, self.act_mark_all, None, self.act_summarise):
@@ -511,6 +515,8 @@ class MainWindow(QMainWindow):
         """Show the articles of `key`. Ids are queried in the background; a newer request wins."""
         self._flush_pending_read()
         self.current_key = key
+        if key != "smart:digests":
+            self._show_digest(None)
         self._load_gen += 1
         gen = self._load_gen
         self._view_started = time.perf_counter()
@@ -1099,8 +1105,32 @@ class MainWindow(QMainWindow):
         from ui.digest import digest_page
 
         self.tasks.run(lambda: self.t.get_digest(did),
-                       on_done=lambda d: self.reader.show_html(digest_page(d, self.reader.palette())),
+                       on_done=lambda d: self._show_digest(d, digest_page(d, self.reader.palette())),
                        context="opening the digest")
+
+    def _show_digest(self, d, page: str | None = None) -> None:
+        self.shown_digest = d
+        self.act_export_digest.setEnabled(d is not None)
+        if page is not None:
+            self.reader.show_html(page)
+
+    def export_digest_dialog(self) -> None:
+        d = getattr(self, "shown_digest", None)
+        if d is None:
+            return
+        html_filter, md_filter = "Web page, works offline (*.html)", "Markdown (*.md)"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export digest", f"tidings-digest-{d.date}.html",
+                                                   f"{html_filter};;{md_filter}")
+        if path:
+            self.export_digest(d, path, markdown=chosen == md_filter or path.lower().endswith(".md"))
+
+    def export_digest(self, d, path: str, markdown: bool = False) -> None:
+        def work():
+            Path(path).write_text(self.t.digest_markdown(d) if markdown else self.t.digest_html(d), encoding="utf-8")
+            return path
+
+        self.tasks.run(work, on_done=lambda p: self.status_label.setText(f"Saved the digest to {p}."),
+                       context="exporting the digest")
 
     def pull_model(self, name: str) -> None:
         """Download an Ollama model, with progress and Cancel in the status bar."""
