@@ -148,7 +148,7 @@ def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = N
             continue
         for i in items:
             body.append(f'<article><h3><a href="{e(first_href(i))}">{e(i.title)}</a></h3>'
-                        f'<div class="sources">{e(", ".join(i.sources))}</div><p>{e(i.text)}</p>')
+                        f'<div class="sources">{e(", ".join(dict.fromkeys(i.sources)))}</div><p>{e(i.text)}</p>')
             if i.why:
                 body.append(f'<p class="why"><b>{e(lb["why"])}:</b> {e(i.why)}</p>')
             body.append(f'<p class="links">{links(i)}</p></article>')
