@@ -226,10 +226,16 @@ class Tidings:
 
     def sync(self, feed_ids: Sequence[int] | None = None, *,
              on_progress: Callable[[FeedResult, int, int], None] | None = None,
-             cancel: threading.Event | None = None) -> SyncReport:
-        """Fetch, parse and store every due feed (or just `feed_ids`), then the offline extras
-        (full text, images). Per-feed failures are recorded on the feed, never raised."""
+             cancel: threading.Event | None = None, automatic: bool = False) -> SyncReport:
+        """Fetch, parse and store every feed (or just `feed_ids`), then the offline extras
+        (full text, images). Per-feed failures are recorded on the feed, never raised.
+
+        An `automatic` (timed) sync skips feeds backing off after errors; one a person asked for
+        retries them, since the network may just be back. A server's Retry-After always holds."""
         from app.sync import Syncer
+
+        if feed_ids is None and not automatic:
+            feed_ids = [f.id for f in self.store.feeds_to_sync(None, self.now(), honour_backoff=False)]
 
         syncer = Syncer(self.store, transport=self.transport, clock=self.clock, image_dir=self.image_dir)
         return syncer.run(feed_ids, on_progress=on_progress, cancel=cancel)

@@ -23,7 +23,8 @@ MIGRATIONS: dict[int, str] = {
         last_attempt    TEXT,
         last_error      TEXT,
         error_count     INTEGER NOT NULL DEFAULT 0,
-        next_attempt    TEXT,                        -- back-off and Retry-After
+        next_attempt    TEXT,                        -- back-off and Retry-After: timed syncs wait for it
+        retry_after     TEXT,                        -- the server's own Retry-After: every sync waits for it
         fetch_full_text INTEGER NOT NULL DEFAULT 1,
         fetch_images    INTEGER NOT NULL DEFAULT 1,
         added           TEXT NOT NULL

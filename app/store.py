@@ -179,12 +179,16 @@ class Store:
             if db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount == 0:
                 raise NotFound(f"There is no feed {feed_id}.")
 
-    def feeds_to_sync(self, feed_ids: Iterable[int] | None, now: datetime) -> list[Feed]:
-        """Feeds asked for by id (always), or every feed not waiting out a back-off."""
+    def feeds_to_sync(self, feed_ids: Iterable[int] | None, now: datetime, *, honour_backoff: bool = True) -> list[Feed]:
+        """Feeds asked for by id (always), or every feed not waiting out a back-off. Without
+        `honour_backoff` (a person pressed Sync) only a server's own Retry-After still holds."""
         feeds = self.feeds()
         if feed_ids is not None:
             wanted = set(feed_ids)
             return [f for f in feeds if f.id in wanted]
+        if not honour_backoff:
+            waiting = {r[0] for r in self._read("SELECT id FROM feeds WHERE retry_after > ?", (to_db(now),))}
+            return [f for f in feeds if f.id not in waiting]
         return [f for f in feeds if f.next_attempt is None or f.next_attempt <= now]
 
     # --- fetch outcomes (called by sync, one short transaction each) --------------------------
@@ -194,7 +198,7 @@ class Store:
         with self._write() as db:
             db.execute(
                 """UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_attempt = ?,
-                       last_error = NULL, error_count = 0, next_attempt = NULL WHERE id = ?""",
+                       last_error = NULL, error_count = 0, next_attempt = NULL, retry_after = NULL WHERE id = ?""",
                 (etag, last_modified, to_db(now), to_db(now), feed_id),
             )
             if new_url:
@@ -208,7 +212,7 @@ class Store:
         with self._write() as db:
             db.execute(
                 """UPDATE feeds SET last_success = ?, last_attempt = ?, last_error = NULL, error_count = 0,
-                       next_attempt = NULL WHERE id = ?""",
+                       next_attempt = NULL, retry_after = NULL WHERE id = ?""",
                 (to_db(now), to_db(now), feed_id),
             )
 
@@ -223,9 +227,9 @@ class Store:
             backoff = now + timedelta(minutes=min(15 * 2 ** (count - 1), 24 * 60))
             next_attempt = max(retry_at, backoff) if retry_at else backoff
             db.execute(
-                """UPDATE feeds SET last_error = ?, error_count = ?, last_attempt = ?, next_attempt = ?
-                   WHERE id = ?""",
-                (message, count, to_db(now), to_db(next_attempt), feed_id),
+                """UPDATE feeds SET last_error = ?, error_count = ?, last_attempt = ?, next_attempt = ?,
+                       retry_after = ? WHERE id = ?""",
+                (message, count, to_db(now), to_db(next_attempt), to_db(retry_at), feed_id),
             )
 
     # --- saving entries ------------------------------------------------------------------------

@@ -818,7 +818,7 @@ class MainWindow(QMainWindow):
         self.sync_events: list[tuple[str, int, int]] = []
 
         def work(task):
-            return self.t.sync(feed_ids, on_progress=task.progress, cancel=task.cancel)
+            return self.t.sync(feed_ids, on_progress=task.progress, cancel=task.cancel, automatic=auto)
 
         self._sync_task = self.tasks.run(work, on_done=self._sync_done, on_error=self._sync_failed,
                                          on_progress=self._sync_progress, pass_task=True, context="syncing")

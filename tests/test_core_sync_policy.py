@@ -1,0 +1,31 @@
+"""Which feeds a sync tries: timed syncs wait out back-off; a person's Sync retries every feed
+(the network may just be back), but never before a server's own Retry-After."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from app import make_tidings
+from tests.feedserver import CORPUS, feed_server  # noqa: F401  (pytest fixture)
+
+NOW = datetime(2026, 11, 21, 7, 0, tzinfo=timezone.utc)
+
+
+def test_manual_sync_retries_backed_off_feeds_but_honours_retry_after(tmp_path, feed_server):  # noqa: F811
+    feed_server.file("/ok.rss", CORPUS / "manton.rss")
+    feed_server.route("/busy", status=503, retry_after="7200")
+    with make_tidings(tmp_path, clock=lambda: NOW) as t:
+        ok = t.subscribe(feed_server.url("/ok.rss"))
+        busy = t.subscribe(feed_server.url("/busy"))
+        # the train: every feed failed a minute ago and is backing off
+        t.store.record_fetch_error(ok.id, "Could not connect.", now=NOW - timedelta(minutes=1))
+
+        timed = t.sync(automatic=True)
+        assert [r.feed_id for r in timed.results] == [busy.id]  # ok is still backing off
+        assert feed_server.hits("/ok.rss") == 0
+        assert t.feed(busy.id).last_error  # 503 with Retry-After: stored as the feed's error
+
+        manual = t.sync()  # a person pressed Sync
+        assert [r.feed_id for r in manual.results] == [ok.id]  # busy asked for two hours' peace
+        assert feed_server.hits("/ok.rss") == 1 and feed_server.hits("/busy") == 1
+        assert t.feed(ok.id).last_error is None and t.feed(ok.id).unread > 0
