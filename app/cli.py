@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", type=Path, nargs="?")
     c = sub.add_parser("sync", help="fetch new articles (progress on stderr)")
     c.add_argument("--feed", type=int, action="append", dest="feeds", metavar="ID")
+    c.add_argument("--timed", action="store_true",
+                   help="as a timer would (cron): skip feeds backing off after errors")
     c = sub.add_parser("feeds", help="list subscriptions")
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("feed-options", help="show or change a feed's offline reading (full text, images)")
@@ -158,7 +160,7 @@ def cmd_sync(t: Tidings, args) -> int:
             what += f" ({r.fulltext} full text{'s' if r.fulltext != 1 else ''}, {r.images} image{'s' if r.images != 1 else ''})"
         print(f"[{done}/{total}] {r.title or r.url}: {what}", file=sys.stderr, flush=True)
 
-    report = t.sync(args.feeds, on_progress=progress)
+    report = t.sync(args.feeds, on_progress=progress, automatic=args.timed)
     indexed = t.update_search()
     failed = len(report.failed)
     print(f"Synced {len(report.results)} feeds in {report.seconds:.1f} s: {report.new} new articles"
