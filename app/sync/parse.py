@@ -30,6 +30,7 @@ import nh3
 
 from app import html as app_html
 from app.errors import NotAFeed
+from app.hashing import entry_hash
 from app.models import Enclosure, ParsedEntry, ParsedFeed
 
 MAX_ENTRIES = 2000  # a feed with more than this is cut (newest-first feeds lose only old items)
@@ -320,7 +321,24 @@ def _well_formed_lxml(body: bytes) -> bool:
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse feed bytes fetched from `url`. Raises NotAFeed with a plain-words reason."""
+    """Parse feed bytes fetched from `url`. Raises NotAFeed with a plain-words reason.
+    Each entry comes with its plain text and content hash (`prepare`)."""
+    return prepare(_parse(body, url, content_type))
+
+
+def prepare(parsed: ParsedFeed) -> ParsedFeed:
+    """Fill each entry's derived fields the store needs: the plain text of its body and its content
+    hash. CPU work that belongs with parsing (it runs where parsing runs: the parse thread or the
+    parse process), so the store thread only writes."""
+    for e in parsed.entries:
+        if e.text is None:
+            e.text = app_html.html_to_text(e.content_html or e.summary)
+        if e.content_hash is None:
+            e.content_hash = entry_hash(e)
+    return parsed
+
+
+def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
     kind = sniff(body, content_type)
     if kind == "empty":
         raise NotAFeed("Not a feed: the address returned an empty response.")
