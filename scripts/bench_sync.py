@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import subprocess
@@ -236,6 +237,9 @@ def main() -> None:
         print(f"download floor:   {floor:6.2f} s  ({nbytes / 1e6:.1f} MB, {nbytes / 1e6 / floor:.0f} MB/s)")
         print(f"cold sync:        {cold_t:6.2f} s  = {cold_t / floor:.2f}x floor  (target <= 3x; "
               f"{n_articles} articles stored)")
+        mode = os.environ.get("TIDINGS_PARSE_PROCESS", "auto")
+        print(f"  parse path: {cold.parsed_in_process} of {len(cold.results)} feeds in the parse process, "
+              f"the rest in the parse thread (TIDINGS_PARSE_PROCESS={mode})")
         print(f"warm floor (304): {warm_floor:6.2f} s")
         print(f"warm sync (304):  {warm_t:6.2f} s  = {warm_t / warm_floor:.2f}x floor  (target <= 1.5x)")
         print(f"search index after the cold sync: {indexed} articles in {fts_t:.2f} s (Store.update_search, a separate step)")

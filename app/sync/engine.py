@@ -7,6 +7,14 @@ Threads and loops:
   store thread (both module-wide, FIFO): parsing overlaps downloads and SQLite work (lxml, expat,
   nh3 and sqlite3 release the GIL), without parsing many feeds at once (memory), and writes never
   contend with each other.
+- A sync with many feed bodies to parse (PROCESS_MIN_BODIES or more in one run) parses them in ONE
+  parse *process* instead (module-wide, started on first need with "spawn", kept for later syncs):
+  parsing plus the entries' plain text and hashes is most of a feed's CPU, and in the same process
+  the GIL serialises it with downloading and storing. Bytes go in, a ParsedFeed comes out. Until
+  the process is up (~0.3 s), and for small syncs, the parse thread does it. A dead or unusable
+  process never costs a feed: that feed is parsed in the thread, the process restarted (after
+  MAX_POOL_FAILURES in one app session, the thread does all parsing). TIDINGS_PARSE_PROCESS=
+  always|never|auto (default auto) overrides the choice, for tests and benchmarks.
 - Each store write is one short transaction; none is held across network I/O. A feed's entries
   are saved before its ETag/Last-Modified, so a sync killed in between refetches (never misses)
   them, and pending full text / images are flags in the store that the next sync picks up.
@@ -16,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +53,85 @@ def _worker(name: str = "store") -> ThreadPoolExecutor:
         if ex is None:
             ex = _executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tidings-sync-{name}")
         return ex
+
+
+PARSE_PROCESS_ENV = "TIDINGS_PARSE_PROCESS"
+PROCESS_MIN_BODIES = 8  # feed bodies fetched in one run before its parsing moves to the process
+MAX_POOL_FAILURES = 3  # parse processes lost in one app session before we stop starting them
+
+_WARM_UP_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>warm-up</title></channel></rss>'
+
+
+class _ParseProcess:
+    """The module's one parse process (a ProcessPoolExecutor of one "spawn" worker: never fork a
+    process that may have Qt's threads). Started lazily; `ready` once a first parse (which imports
+    the parsers) came back, so no feed waits for the process to start."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._warm: Future | None = None
+        self.failures = 0
+
+    def mode(self) -> str:
+        mode = os.environ.get(PARSE_PROCESS_ENV, "auto").strip().lower()
+        return mode if mode in ("always", "never", "auto") else "auto"
+
+    def get(self, bodies: int) -> ProcessPoolExecutor | None:
+        """The pool to parse this run's `bodies`-th feed body in, or None: use the parse thread."""
+        mode = self.mode()
+        if mode == "never" or (mode == "auto" and bodies < PROCESS_MIN_BODIES):
+            return None
+        with self._lock:
+            if self.failures >= MAX_POOL_FAILURES:
+                return None
+            if self._pool is None:
+                try:
+                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    self._warm = self._pool.submit(parse_feed, _WARM_UP_FEED, "http://localhost/")
+                except Exception:  # noqa: BLE001 - no process (a sandbox, no resources): parse in the thread
+                    log.warning("could not start the parse process; parsing in a thread", exc_info=True)
+                    self._pool, self._warm = None, None
+                    self.failures += 1
+                    return None
+            pool, warm = self._pool, self._warm
+        if mode == "auto" and not warm.done():
+            return None  # still starting: this feed goes to the thread
+        if warm.done() and (warm.cancelled() or warm.exception() is not None):
+            self.lost(pool, warm.exception() if not warm.cancelled() else None)
+            return None
+        return pool
+
+    def lost(self, pool: ProcessPoolExecutor, error: BaseException | None) -> None:
+        """`pool` broke (its worker died) or is unusable: drop it; the next get() starts another."""
+        with self._lock:
+            if self._pool is not pool:
+                return  # already replaced
+            self._pool, self._warm = None, None
+            self.failures += 1
+            n = self.failures
+        log.warning("the parse process failed (%s); %s", error or "cancelled",
+                    "restarting it" if n < MAX_POOL_FAILURES else "parsing in a thread from now on")
+        try:
+            pool.shutdown(wait=False, cancel_futures=True)
+        except Exception:  # noqa: BLE001 - it is broken already
+            pass
+
+    def shutdown(self) -> None:
+        """Stop the process (tests; the interpreter's exit does it too)."""
+        with self._lock:
+            pool, self._pool, self._warm = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def pid(self) -> int | None:
+        """The worker's process id, once it runs (tests)."""
+        with self._lock:
+            procs = getattr(self._pool, "_processes", None) or {}
+            return next(iter(procs), None)
+
+
+_parse_process = _ParseProcess()
 
 
 def _utc_now() -> datetime:
@@ -108,6 +197,7 @@ class _Run:
         self.image_tasks: dict[str, asyncio.Task] = {}
         self.extra_counts: dict[int, list[int]] = {}
         self.offline_work: dict[int, tuple[list, list]] = {}  # feed id -> (pending full text, images)
+        self.bodies_fetched = 0
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -116,6 +206,33 @@ class _Run:
     async def in_parser(self, fn, *args):
         """CPU work, in the parse thread: overlaps the store thread's SQLite work and the downloads."""
         return await asyncio.get_running_loop().run_in_executor(_worker("parse"), fn, *args)
+
+    async def parse(self, resp: Response):
+        """A fetched feed body -> ParsedFeed: in the parse process when this run has many bodies to
+        parse, else (and whenever the process fails) in the parse thread. FeedErrors pass through.
+        (Sharing a backlog between the two measured slower: the thread's parsing holds the GIL the
+        downloads and the store thread need.)"""
+        self.bodies_fetched += 1
+        pool = _parse_process.get(self.bodies_fetched)
+        if pool is not None:
+            parsed = await self._parse_in_process(pool, resp)
+            if parsed is not None:
+                self.report.parsed_in_process += 1
+                return parsed
+        return await self.in_parser(parse_feed, resp.body, resp.url, resp.content_type)
+
+    async def _parse_in_process(self, pool: ProcessPoolExecutor, resp: Response):
+        """The ParsedFeed, or None when the process failed (the caller parses in the thread)."""
+        try:
+            future = pool.submit(parse_feed, resp.body, resp.url, resp.content_type)
+        except (BrokenExecutor, RuntimeError) as e:  # broken, or shut down meanwhile
+            _parse_process.lost(pool, e)
+            return None
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenExecutor as e:  # the worker died (killed, out of memory): parse it here
+            _parse_process.lost(pool, e)
+            return None
 
     async def main(self) -> None:
         s = self.s
@@ -200,7 +317,7 @@ class _Run:
             if resp.status == 304:
                 return await self.in_worker(self.not_modified, feed)
             try:
-                parsed = await self.in_parser(parse_feed, resp.body, resp.url, resp.content_type)
+                parsed = await self.parse(resp)
             except FeedError as e:
                 return await self.in_worker(self.record_error, feed, e)
             except Exception as e:  # noqa: BLE001 - a parser bug is this feed's problem only
