@@ -242,17 +242,28 @@ def _sync(t, feed_url: str):
     from app.models import ArticleQuery
 
     feed = t.add_feed(feed_url)
-    report = t.sync()
+    # Parse in the parse process (a big sync does; one feed alone would use the thread): proves a
+    # "spawn" child of this build starts and parses (a frozen app needs freeze_support for that).
+    var = "TIDINGS_PARSE_PROCESS"
+    saved = os.environ.get(var)
+    os.environ[var] = saved or "always"
+    try:
+        report = t.sync()
+    finally:
+        if saved is None:
+            os.environ.pop(var, None)
     failed = [f"{r.url}: {r.error}" for r in report.failed]
     _check(not failed, "feeds failed: " + "; ".join(failed))
+    if os.environ.get(var, "always") == "always":
+        _check(report.parsed_in_process == 1, "the feed was not parsed in the parse process")
     articles = t.articles(ArticleQuery())
     _check(len(articles) == len(ARTICLES), f"expected {len(ARTICLES)} articles, found {len(articles)}")
     titles = {a.title for a in articles}
     _check(titles == {title for title, _ in ARTICLES}, f"unexpected titles {sorted(titles)}")
     full = sum(FULL_TEXT_MARK in (a.text or "") for a in articles)
     _check(full > 0, "no article has the full text of its page (extraction failed)")
-    return (f"feed {feed.title!r}: {report.new} new articles in {report.seconds:.2f} s, "
-            f"full text of {full} extracted"), None
+    return (f"feed {feed.title!r}: {report.new} new articles in {report.seconds:.2f} s "
+            f"(parsed in the parse process: {report.parsed_in_process}), full text of {full} extracted"), None
 
 
 def _window(t, png: Path):
