@@ -74,10 +74,12 @@ def html_to_text(fragment: str) -> str:
     text = _BLOCK_END.sub("\n\n", fragment)
     text = _TAG.sub("", text)
     text = _html.unescape(text)
-    # str.split() collapses whitespace (incl. no-break spaces) in C: 10x faster than a regex here.
-    lines = [" ".join(line.split()) for line in text.split("\n")]
     out: list[str] = []
-    for line in lines:
+    for line in text.split("\n"):
+        # str.split() collapses whitespace (incl. no-break spaces) in C: 10x faster than a regex here.
+        # Most lines need nothing: printable (so no whitespace but " "), no "  ", no space at either end.
+        if not (line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " "):
+            line = " ".join(line.split())
         if line:
             out.append(line)
         elif out and out[-1]:

@@ -29,3 +29,29 @@ def test_drop_leading_title_only_drops_a_repeat_of_the_title():
     assert drop_leading_title(other, "Uber lost $4.5 billion") == other
     later = "<p>Intro</p><h1>Uber lost $4.5 billion</h1>"
     assert drop_leading_title(later, "Uber lost $4.5 billion") == later
+
+
+def test_html_to_text_whitespace_fast_path_matches_split_join():
+    """html_to_text skips re-joining lines that need no collapsing; the result must be exactly the
+    split-and-join of every line (the definition), for any mix of whitespace and entities."""
+    import html as _html
+    import random
+
+    from app.html import _BLOCK_END, _TAG, html_to_text
+
+    def reference(fragment: str) -> str:
+        text = _html.unescape(_TAG.sub("", _BLOCK_END.sub("\n\n", fragment)))
+        out: list[str] = []
+        for line in (" ".join(line.split()) for line in text.split("\n")):
+            if line:
+                out.append(line)
+            elif out and out[-1]:
+                out.append("")
+        return "\n".join(out).strip()
+
+    parts = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000",
+             "\u200b", "&nbsp;", "&#10;", "&#9;", "<br>", "</p>", "<p>", "<b>", "a", "é", "&amp;", "x y", "\x00"]
+    r = random.Random(7)
+    for _ in range(20000):
+        s = "".join(r.choice(parts) for _ in range(r.randint(1, 20)))
+        assert html_to_text(s) == reference(s), repr(s)
