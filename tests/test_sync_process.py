@@ -161,3 +161,47 @@ def test_prepared_entries_store_like_unprepared_ones(tmp_path):
     b.close()
     assert stored(tmp_path / "a.sqlite") == stored(tmp_path / "b.sqlite")
     assert len(stored(tmp_path / "a.sqlite")["articles"]) > 300
+
+
+ORPHAN_CHILD = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+os.environ["TIDINGS_PARSE_PROCESS"] = "always"
+from app.sync import engine
+pool = engine._parse_process.get(1)
+pool.submit(engine.parse_feed, engine._WARM_UP_FEED, "http://localhost/").result(timeout=60)
+print(engine._parse_process.pid(), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_parse_process_ends_when_the_app_is_killed(tmp_path):
+    import subprocess
+    import time
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    app = subprocess.Popen([sys.executable, "-c", ORPHAN_CHILD.format(repo=repo)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(app.stdout.readline())
+        assert worker not in (app.pid, os.getpid())
+        os.kill(worker, 0)  # running
+        os.kill(app.pid, signal.SIGKILL)
+        app.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return  # gone with the app
+            try:  # reaped by init; if it is a zombie of ours, this reaps it
+                os.waitpid(worker, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the parse process outlived the killed app")
+    finally:
+        if app.poll() is None:
+            app.kill()

@@ -36,6 +36,7 @@ from pathlib import Path
 from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
 from app.models import Feed, FeedResult, SyncReport
 from app.sync import extras as _extras
+from app.sync import parse_worker
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
 from app.sync.parse import parse_feed
 
@@ -87,7 +88,8 @@ class _ParseProcess:
                 return None
             if self._pool is None:
                 try:
-                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=parse_worker.init)
                     self._warm = self._pool.submit(parse_feed, _WARM_UP_FEED, "http://localhost/")
                 except Exception:  # noqa: BLE001 - no process (a sandbox, no resources): parse in the thread
                     log.warning("could not start the parse process; parsing in a thread", exc_info=True)
