@@ -56,6 +56,7 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX articles_by_feed ON articles (feed_id, sort_date DESC, id DESC);  -- a feed's articles
     CREATE INDEX articles_by_feed_read ON articles (feed_id, read, sort_date DESC, id DESC);  -- a feed's unread, counts
     CREATE INDEX articles_by_date ON articles (sort_date DESC, id DESC);  -- all articles, Today
+    CREATE INDEX articles_by_first_seen ON articles (first_seen);  -- the digest's day (with articles_by_date)
     CREATE INDEX articles_by_read_date ON articles (read, sort_date DESC, id DESC);  -- "All unread", "Today"
     CREATE INDEX articles_starred ON articles (starred) WHERE starred = 1;  -- queries must say "= 1" to use it
     CREATE INDEX articles_pending_fulltext ON articles (feed_id) WHERE needs_fulltext;

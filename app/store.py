@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -402,7 +402,6 @@ class Store:
                 chunk,
             ):
                 imgs.setdefault(r["article_id"], {})[r["url"]] = r["path"]
-        from dataclasses import replace
 
         return [replace(a, enclosures=tuple(encl.get(a.id, ())), images=imgs.get(a.id, {})) for a in articles]
 
@@ -431,7 +430,11 @@ class Store:
 
     def articles_between(self, start: datetime, end: datetime, folders: Sequence[str] | None = None) -> list[Article]:
         """Articles first seen or published in [start, end), oldest first."""
-        sql = (_ARTICLE_SQL + " WHERE ((a.first_seen >= ? AND a.first_seen < ?) OR (a.published >= ? AND a.published < ?))")
+        # Two index ranges instead of an OR that scanned the table (450 ms on 100k articles):
+        # published in range <=> dated (sort_date) in range with a published date.
+        sql = (_ARTICLE_SQL + """ WHERE a.id IN (
+                   SELECT id FROM articles WHERE first_seen >= ? AND first_seen < ?
+                   UNION SELECT id FROM articles WHERE sort_date >= ? AND sort_date < ? AND published IS NOT NULL)""")
         params: list = [to_db(start), to_db(end), to_db(start), to_db(end)]
         if folders:
             sql += " AND (" + " OR ".join("f.folder = ? OR f.folder LIKE ?" for _ in folders) + ")"
@@ -460,10 +463,11 @@ class Store:
         return n
 
     def mark_query_read(self, q: ArticleQuery) -> int:
-        where, params = _where(q)
+        # read = 0 inside the subquery, so a feed's unread come from its index, not from every unread row
+        where, params = _where(replace(q, unread=True))
         with self._write() as db:
             sub = f"SELECT a.id FROM articles a {where}"
-            return db.execute(f"UPDATE articles SET read = 1 WHERE read = 0 AND id IN ({sub})", params).rowcount
+            return db.execute(f"UPDATE articles SET read = 1 WHERE id IN ({sub})", params).rowcount
 
     def set_starred(self, article_id: int, starred: bool) -> None:
         with self._write() as db:
