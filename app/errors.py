@@ -104,6 +104,9 @@ class ModelMissing(LLMError):
         )
         self.model = model
 
+    def __reduce__(self):  # rebuilt from the model name, so it survives pickling (process pools)
+        return (ModelMissing, (self.model,))
+
 
 class GenerationFailed(LLMError):
     hint = "What the model wrote so far is kept. Try again, or pick another model in Settings."
