@@ -199,6 +199,8 @@ class _Run:
         self.image_tasks: dict[str, asyncio.Task] = {}
         self.extra_counts: dict[int, list[int]] = {}
         self.offline_work: dict[int, tuple[list, list]] = {}  # feed id -> (pending full text, images)
+        self.feeds_with_work: set[int] = set()  # asked once per run: feeds with offline work left over
+        self.unmodified: list[int] = []  # 304s not yet recorded: written in batches
         self.bodies_fetched = 0
 
     async def in_worker(self, fn, *args):
@@ -244,6 +246,8 @@ class _Run:
                            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
                            deadline=s.deadline) as fetcher:
             self.fetcher = fetcher
+            if s.extras:
+                self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work)
             finished: asyncio.Queue = asyncio.Queue()
             tasks = {}
             for f in self.feeds:
@@ -278,7 +282,7 @@ class _Run:
                 # Let the worker finish what it started (one short transaction), so the caller may
                 # close the store as soon as we return.
                 await self.in_parser(lambda: None)
-                await self.in_worker(lambda: None)
+                await self.in_worker(self.record_unmodified)
                 for t in tasks:
                     if t in pending:
                         f = tasks[t]
@@ -330,9 +334,22 @@ class _Run:
 
     # store thread
     def not_modified(self, feed: Feed) -> FeedResult:
-        self.store.record_not_modified(feed.id, now=self.s.clock())
-        self._look_for_offline_work(feed)
+        # Recorded in batches: a 304 changes nothing a later sync depends on, so a kill before the
+        # batch is written costs one more conditional GET, nothing else.
+        self.unmodified.append(feed.id)
+        if len(self.unmodified) >= 100:
+            self.record_unmodified()
+        if feed.id in self.feeds_with_work:
+            self._look_for_offline_work(feed)
+        else:
+            self.offline_work[feed.id] = ([], [])  # known: nothing left to fetch for it
         return FeedResult(feed.id, feed.url, feed.title, "not_modified")
+
+    # store thread
+    def record_unmodified(self) -> None:
+        if self.unmodified:
+            ids, self.unmodified = self.unmodified, []
+            self.store.record_not_modified(ids, now=self.s.clock())
 
     # store thread: what offline work the feed has, asked in the same job as its fetch outcome
     # (one hand-off to this thread per feed instead of three: it shows in a warm sync of 500 feeds)
