@@ -57,3 +57,29 @@ def ui_tidings(tmp_path):
     t = make_tidings(tmp_path / "data", clock=lambda: UI_NOW)
     yield t
     t.close()
+
+
+@pytest.fixture
+def open_window(qtbot, ui_tidings):
+    """Make the main window over `ui_tidings`, shown and active, its feeds loaded; links the
+    reader would open in the browser are collected in `w.opened_urls` instead."""
+    windows = []
+
+    def make(**kw):
+        from ui.mainwindow import MainWindow
+
+        kw.setdefault("timers", False)
+        w = MainWindow(ui_tidings, **kw)
+        windows.append(w)
+        w.opened_urls = []
+        w.open_external = lambda url: w.opened_urls.append(url.toString())
+        w.show()
+        qtbot.waitExposed(w)
+        w.activateWindow()  # window shortcuts need the active window, also on a real X server
+        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
+        qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()

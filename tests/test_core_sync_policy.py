@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app import make_tidings
-from tests.feedserver import CORPUS, feed_server  # noqa: F401  (pytest fixture)
+from feedserver import CORPUS, feed_server  # noqa: F401  (pytest fixture)
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=timezone.utc)
 

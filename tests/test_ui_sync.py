@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from feedserver import CORPUS, FeedServer, Reply
-from ui.mainwindow import MainWindow
+from feedserver import CORPUS, FeedServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -18,22 +17,8 @@ def server():
 
 
 @pytest.fixture
-def window(qtbot, ui_tidings):
-    made = []
-
-    def make():
-        w = MainWindow(ui_tidings, timers=False)
-        made.append(w)
-        w.show()
-        qtbot.waitExposed(w)
-        w.activateWindow()  # window shortcuts (r) need the active window, also on a real X server
-        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-        qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
-        return w
-
-    yield make
-    for w in made:
-        w.close()
+def window(open_window):
+    return open_window
 
 
 def rss(title: str, n: int, base: str) -> str:

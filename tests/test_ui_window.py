@@ -7,32 +7,9 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 
 from conftest import fill_store
-from ui.mainwindow import MainWindow
 from ui.models import ArticleListModel
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def open_window(qtbot, ui_tidings):
-    windows = []
-
-    def make(**kw):
-        kw.setdefault("timers", False)
-        w = MainWindow(ui_tidings, **kw)
-        windows.append(w)
-        w.opened_urls = []
-        w.open_external = lambda url: w.opened_urls.append(url.toString())
-        w.show()
-        qtbot.waitExposed(w)
-        w.activateWindow()  # window shortcuts need the active window, also on a real X server
-        qtbot.waitUntil(w.isActiveWindow, timeout=3000)
-        qtbot.waitUntil(lambda: w.feeds_loaded and w.tasks.active == 0, timeout=5000)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
 
 
 def idle(qtbot, w):
