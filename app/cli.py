@@ -218,7 +218,7 @@ def cmd_show(t: Tidings, args) -> int:
 def cmd_search(t: Tidings, args) -> int:
     ids = t.search(args.query, limit=args.limit)
     if args.json:
-        _print_json([a.to_json() for a in t.store.articles_by_id(ids)])
+        _print_json([a.to_json() for a in t.articles_by_id(ids)])
         return 0
     if not ids:
         print(f"Nothing matches “{args.query}”.", file=sys.stderr)

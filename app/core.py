@@ -7,7 +7,6 @@ background helper, never on the GUI thread.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -17,8 +16,6 @@ from pathlib import Path
 from app.errors import FetchFailed, NotFound
 from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport
 from app.store import Store
-
-log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -89,7 +86,7 @@ class Tidings:
     # --- settings -------------------------------------------------------------------------------
 
     def setting(self, key: str, default=None):
-        return self.store.get_setting(key, DEFAULT_SETTINGS.get(key, default) if default is None else default)
+        return self.store.get_setting(key, DEFAULT_SETTINGS.get(key) if default is None else default)
 
     def set_setting(self, key: str, value) -> None:
         self.store.set_setting(key, value)
@@ -187,7 +184,11 @@ class Tidings:
         return self.store.article_rows(ids)
 
     def articles(self, query: ArticleQuery | None = None) -> list[Article]:
-        return self.store.articles_by_id(self.article_ids(query))
+        return self.articles_by_id(self.article_ids(query))
+
+    def articles_by_id(self, ids: Sequence[int]) -> list[Article]:
+        """Whole articles for `ids`, in that order (e.g. search results, newest first)."""
+        return self.store.articles_by_id(ids)
 
     def article(self, article_id: int) -> Article:
         return self.store.article(article_id)

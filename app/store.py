@@ -579,10 +579,6 @@ class Store:
         rows = self._read("SELECT * FROM digests ORDER BY created DESC LIMIT 1")
         return _digest(rows[0]) if rows else None
 
-    def delete_digest(self, digest_id: int) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
-
 
 # --- helpers ---------------------------------------------------------------------------------------
 
