@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from urllib.parse import urljoin
 
 import nh3
 
@@ -30,35 +31,129 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
-def sanitize(fragment: str, base_url: str | None = None) -> str:
+# The sanitising policy, in one place: nh3 (Ammonia) with these settings.
+_POLICY = dict(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer",
+    strip_comments=True,
+)
+# Built once: nh3.clean() converts its set arguments on every call, which made sanitising ~2x slower.
+_CLEANER = nh3.Cleaner(**_POLICY)
+
+
+def sanitize(fragment: str | None, base_url: str | None = None) -> str:
     """Return `fragment` with everything unsafe removed and relative links made absolute."""
     if not fragment:
         return ""
     if base_url:
         fragment = _absolutize(fragment, base_url)
-    return nh3.clean(
-        fragment,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
+    return _CLEANER.clean(fragment)
 
+
+def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> str:
+    """The plain definition `sanitize` must equal (tests compare them): regex link pass, nh3.clean."""
+    if not fragment:
+        return ""
+    if base_url:
+        fragment = _absolutize_reference(fragment, base_url)
+    return nh3.clean(fragment, **_POLICY)
+
+
+# --- making links absolute --------------------------------------------------------------------------
 
 _URL_ATTR = re.compile(r"""(\s(?:href|src)\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
-def _absolutize(fragment: str, base_url: str) -> str:
-    from urllib.parse import urljoin
-
+def _absolutize_reference(fragment: str, base_url: str) -> str:
     def fix(m: re.Match) -> str:
         url = _html.unescape(m.group(3)).strip()
-        if not url or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url) or url.startswith("#"):
+        if not url or _HAS_SCHEME.match(url) or url.startswith("#"):
             return m.group(0)
         return f"{m.group(1)}{m.group(2)}{_html.escape(urljoin(base_url, url), quote=True)}{m.group(2)}"
 
     return _URL_ATTR.sub(fix, fragment)
+
+
+_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# The reference attribute pattern (_URL_ATTR), `\s(?:href|src)\s*=\s*(["'])(.*?)\1` (IGNORECASE, DOTALL), found here by
+# str.find on a lower-cased copy (C speed) and confirmed with an anchored match: same matches, same order.
+_ATTR_AT = re.compile(r"""(?:href|src)\s*=\s*(["'])(.*?)\1""", re.DOTALL)
+_ABSOLUTE_ATTRS = ('href="http://', 'href="https://', "href='http://", "href='https://",
+                   'src="http://', 'src="https://', "src='http://", "src='https://")
+
+
+_ODD_NETLOC = re.compile(r"[?#@\\;\[\]\s]")
+
+
+def _origin(base_url: str) -> str | None:
+    """scheme://netloc of an http(s) URL, as urljoin would keep it; None when unsure (then urljoin)."""
+    i = base_url.find("://")
+    if i not in (4, 5) or base_url[:i] not in ("http", "https"):
+        return None
+    j = base_url.find("/", i + 3)
+    netloc = base_url[i + 3:] if j < 0 else base_url[i + 3:j]
+    if not netloc or _ODD_NETLOC.search(netloc):
+        return None
+    return base_url[:i + 3] + netloc
+
+
+# A root-relative path urljoin leaves as it is: no "//" start, no dot segments, no query or fragment.
+_PLAIN_PATH = re.compile(r"/(?!/)[^?#;\\.]*(?:\.(?!\.?(?:/|$))[^?#;\\.]*)*$")
+_ESCAPE_NEEDED = re.compile(r"[&<>\"']")
+
+
+def _candidates(low: str) -> list[int]:
+    out = []
+    for attr in ("href", "src"):
+        i = low.find(attr)
+        while i != -1:
+            if i > 0 and low[i - 1].isspace():
+                out.append(i)
+            i = low.find(attr, i + 1)
+    out.sort()
+    return out
+
+
+def _absolutize(fragment: str, base_url: str) -> str:
+    low = fragment.lower()
+    if len(low) != len(fragment):  # a character whose lower case has another length: use the reference
+        return _absolutize_reference(fragment, base_url)
+    n_attrs = low.count("href") + low.count("src")
+    if n_attrs == 0:
+        return fragment
+    if sum(low.count(a) for a in _ABSOLUTE_ATTRS) == n_attrs:
+        return fragment  # every href/src is already absolute (the usual case)
+    out: list[str] = []
+    pos = 0
+    last_end = 0
+    origin = _origin(base_url)  # once per fragment, for the common root-relative links
+    for i in _candidates(low):
+        if i <= last_end:  # inside the previous match: the regex would have consumed it
+            continue
+        m = _ATTR_AT.match(low, i)
+        if m is None:
+            continue
+        last_end = m.end()
+        s, e = m.span(2)
+        raw = fragment[s:e]
+        if raw.startswith(("http://", "https://")):
+            continue
+        url = _html.unescape(raw).strip() if "&" in raw else raw.strip()
+        if not url or _HAS_SCHEME.match(url) or url.startswith("#"):
+            continue
+        if origin and url[0] == "/" and _PLAIN_PATH.match(url):
+            joined = origin + url  # what urljoin gives, without its ~10 us
+        else:
+            joined = urljoin(base_url, url)
+        out.append(fragment[pos:s])
+        out.append(_html.escape(joined, quote=True) if _ESCAPE_NEEDED.search(joined) else joined)
+        pos = e
+    if not out:
+        return fragment
+    out.append(fragment[pos:])
+    return "".join(out)
 
 
 _BLOCK_END = re.compile(r"<\s*(?:br\s*/?|/p|/div|/li|/h[1-6]|/blockquote|/tr|/pre|/figure)\s*>", re.I)

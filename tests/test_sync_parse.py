@@ -84,7 +84,7 @@ def test_guid_derived_when_no_guid_and_no_link():
     assert [e.guid for e in c.entries] == guids
 
 
-def test_fast_sanitize_is_identical_to_app_html_sanitize():
+def test_fast_sanitize_equals_its_reference_definition():
     import fastfeedparser
 
     n = 0
@@ -106,7 +106,7 @@ def test_fast_sanitize_is_identical_to_app_html_sanitize():
             ('<img src="data:image/png;base64,AAAA"><a href="javascript:alert(1)">j</a>', "https://e.com/"),
         ]
         for frag, base in frags + tricky:
-            assert P.sanitize(frag, base) == app_html.sanitize(frag, base), frag[:200]
+            assert app_html.sanitize(frag, base) == app_html._sanitize_reference(frag, base), frag[:200]
             n += 1
     assert n > 500
 

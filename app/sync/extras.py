@@ -16,7 +16,7 @@ from pathlib import Path
 from app.errors import FeedError, TooLarge
 from app.html import html_to_text
 from app.sync.fetch import IMAGE_ACCEPT, IMAGE_MAX_BYTES, PAGE_ACCEPT, PAGE_MAX_BYTES, Fetcher
-from app.sync.parse import sanitize
+from app.html import sanitize
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,8 @@
 Speed and tolerance, measured (see scripts/bench_sync.py): feedparser with its defaults reads
 ~2-3 MB/s here, mostly in its own HTML sanitising and relative-URI resolving. So:
 
-- well-formed XML takes the fast path: fastfeedparser (lxml) for the structure, then our
-  sanitiser (same policy and output as `app.html.sanitize`, but with a prebuilt nh3 Cleaner and a
-  cheaper relative-link pass; a test proves the output identical);
+- well-formed XML takes the fast path: fastfeedparser (lxml) for the structure, then
+  `app.html.sanitize` (a prebuilt nh3 Cleaner and a cheap relative-link pass);
 - XML that is not well-formed (or that the fast path cannot read) falls back to feedparser with
   its own sanitising and URI resolving off (we sanitise), keeping its tolerance for broken feeds;
 - JSON Feed is parsed here with `json` (the format is small).
@@ -21,132 +20,18 @@ import hashlib
 import html as _html
 import json
 import re
-import threading
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
-import nh3
 
-from app import html as app_html
+from app.html import html_to_text, sanitize
 from app.errors import NotAFeed
 from app.hashing import entry_hash
 from app.models import Enclosure, ParsedEntry, ParsedFeed
 
 MAX_ENTRIES = 2000  # a feed with more than this is cut (newest-first feeds lose only old items)
 TOLERANT_MAX_BYTES = 1024 * 1024  # malformed XML above this is not handed to feedparser (slow on junk)
-
-# --- sanitising -----------------------------------------------------------------------------------
-# Output-identical to app.html.sanitize (tests/test_sync_parse.py checks it over the corpus), but
-# ~2x faster: nh3.clean() converts its Python set arguments on every call; a Cleaner does it once.
-
-_cleaner_lock = threading.Lock()
-_cleaner: nh3.Cleaner | None = None
-
-
-def _get_cleaner() -> nh3.Cleaner:
-    global _cleaner
-    if _cleaner is None:
-        with _cleaner_lock:
-            if _cleaner is None:
-                _cleaner = nh3.Cleaner(
-                    tags=app_html.ALLOWED_TAGS,
-                    attributes=app_html.ALLOWED_ATTRIBUTES,
-                    url_schemes={"http", "https", "mailto"},
-                    link_rel="noopener noreferrer",
-                    strip_comments=True,
-                )
-    return _cleaner
-
-
-_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-# app.html's attribute pattern, `\s(?:href|src)\s*=\s*(["'])(.*?)\1` (IGNORECASE, DOTALL), found here by
-# str.find on a lower-cased copy (C speed) and confirmed with an anchored match: same matches, same order.
-_ATTR_AT = re.compile(r"""(?:href|src)\s*=\s*(["'])(.*?)\1""", re.DOTALL)
-_ABSOLUTE_ATTRS = ('href="http://', 'href="https://', "href='http://", "href='https://",
-                   'src="http://', 'src="https://', "src='http://", "src='https://")
-
-
-_ODD_NETLOC = re.compile(r"[?#@\\;\[\]\s]")
-
-
-def _origin(base_url: str) -> str | None:
-    """scheme://netloc of an http(s) URL, as urljoin would keep it; None when unsure (then urljoin)."""
-    i = base_url.find("://")
-    if i not in (4, 5) or base_url[:i] not in ("http", "https"):
-        return None
-    j = base_url.find("/", i + 3)
-    netloc = base_url[i + 3:] if j < 0 else base_url[i + 3:j]
-    if not netloc or _ODD_NETLOC.search(netloc):
-        return None
-    return base_url[:i + 3] + netloc
-
-
-# A root-relative path urljoin leaves as it is: no "//" start, no dot segments, no query or fragment.
-_PLAIN_PATH = re.compile(r"/(?!/)[^?#;\\.]*(?:\.(?!\.?(?:/|$))[^?#;\\.]*)*$")
-_ESCAPE_NEEDED = re.compile(r"[&<>\"']")
-
-
-def _candidates(low: str) -> list[int]:
-    out = []
-    for attr in ("href", "src"):
-        i = low.find(attr)
-        while i != -1:
-            if i > 0 and low[i - 1].isspace():
-                out.append(i)
-            i = low.find(attr, i + 1)
-    out.sort()
-    return out
-
-
-def _absolutize(fragment: str, base_url: str) -> str:
-    low = fragment.lower()
-    if len(low) != len(fragment):  # a character whose lower case has another length: use the reference
-        return app_html._absolutize(fragment, base_url)
-    n_attrs = low.count("href") + low.count("src")
-    if n_attrs == 0:
-        return fragment
-    if sum(low.count(a) for a in _ABSOLUTE_ATTRS) == n_attrs:
-        return fragment  # every href/src is already absolute (the usual case)
-    out: list[str] = []
-    pos = 0
-    last_end = 0
-    origin = _origin(base_url)  # once per fragment, for the common root-relative links
-    for i in _candidates(low):
-        if i <= last_end:  # inside the previous match: the regex would have consumed it
-            continue
-        m = _ATTR_AT.match(low, i)
-        if m is None:
-            continue
-        last_end = m.end()
-        s, e = m.span(2)
-        raw = fragment[s:e]
-        if raw.startswith(("http://", "https://")):
-            continue
-        url = _html.unescape(raw).strip() if "&" in raw else raw.strip()
-        if not url or _HAS_SCHEME.match(url) or url.startswith("#"):
-            continue
-        if origin and url[0] == "/" and _PLAIN_PATH.match(url):
-            joined = origin + url  # what urljoin gives, without its ~10 us
-        else:
-            joined = urljoin(base_url, url)
-        out.append(fragment[pos:s])
-        out.append(_html.escape(joined, quote=True) if _ESCAPE_NEEDED.search(joined) else joined)
-        pos = e
-    if not out:
-        return fragment
-    out.append(fragment[pos:])
-    return "".join(out)
-
-
-def sanitize(fragment: str | None, base_url: str | None = None) -> str:
-    """app.html.sanitize, faster (same output)."""
-    if not fragment:
-        return ""
-    if base_url:
-        fragment = _absolutize(fragment, base_url)
-    return _get_cleaner().clean(fragment)
-
 
 _TAG = re.compile(r"<[^>]*>")
 _WS = re.compile(r"\s+")
@@ -332,7 +217,7 @@ def prepare(parsed: ParsedFeed) -> ParsedFeed:
     parse process), so the store thread only writes."""
     for e in parsed.entries:
         if e.text is None:
-            e.text = app_html.html_to_text(e.content_html or e.summary)
+            e.text = html_to_text(e.content_html or e.summary)
         if e.content_hash is None:
             e.content_hash = entry_hash(e)
     return parsed
