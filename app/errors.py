@@ -7,7 +7,8 @@
     │   └── StoreCorrupt         the file is not a Tidings store, or is damaged
     ├── FeedError                one feed failed; stored on the feed, sync goes on
     │   ├── FeedGone             404 / 410
-    │   ├── FetchFailed          DNS, TLS, refused, timeout, redirect loop, HTTP 5xx
+    │   ├── FetchFailed          DNS, TLS, refused, timeout, redirect loop, HTTP 5xx (.answered: the site replied)
+    │   │   └── BadAddress       not an http(s) address, or not a valid one
     │   ├── RateLimited          429 / 503 with Retry-After
     │   ├── TooLarge             response over the size cap (or a decompression bomb)
     │   └── NotAFeed             the bytes are not a feed we can read (incl. malformed XML)
@@ -66,6 +67,14 @@ class FeedGone(FeedError):
 
 class FetchFailed(FeedError):
     hint = "Check the address and your connection; Tidings will try again at the next sync."
+
+    def __init__(self, message: str, hint: str | None = None, *, answered: bool = False):
+        super().__init__(message, hint)
+        self.answered = answered  # the site sent an HTTP answer (an error, a wrong type): asking again won't help
+
+
+class BadAddress(FetchFailed):
+    hint = "Check the address: Tidings fetches http and https addresses only."
 
 
 class RateLimited(FeedError):

@@ -60,7 +60,7 @@ async def _discover(url: str, transport, timeout: float) -> list[tuple[str, str]
         try:
             resp = await f.get(url, accept=FEED_ACCEPT + ", text/html;q=0.7")
         except FetchFailed as e:
-            if "HTTP" not in str(e):
+            if not e.answered:
                 raise  # cannot reach the site at all: say so, not "no feed"
             page_error = e
             resp = None

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from pathlib import Path
 
-from app.errors import FeedError, TooLarge
-from app.html import html_to_text
+from app.errors import BadAddress, FeedError, FeedGone, FetchFailed, TooLarge
+from app.html import html_to_text, sanitize
 from app.sync.fetch import IMAGE_ACCEPT, IMAGE_MAX_BYTES, PAGE_ACCEPT, PAGE_MAX_BYTES, Fetcher
-from app.html import sanitize
+from app.sync.parse import charset_of
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +27,6 @@ IMAGE_TYPES = {
     "image/webp": "webp", "image/avif": "avif", "image/bmp": "bmp", "image/x-icon": "ico",
     "image/vnd.microsoft.icon": "ico", "image/apng": "png",
 }
-
-
-def _charset(content_type: str | None) -> str | None:
-    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
-    return m.group(1) if m else None
 
 
 EXTRACT_MAX_BYTES = 1024 * 1024  # trafilatura takes ~2.5 s per MB of dense text: bound the worst case
@@ -68,7 +62,7 @@ def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] 
         body = _strip_blocks(body)  # pages are big mostly by inline scripts, styles and SVG
         body = body[:EXTRACT_MAX_BYTES]
     source: str | bytes = body
-    charset = _charset(content_type)
+    charset = charset_of(content_type)
     if charset:
         try:
             source = body.decode(charset, errors="replace")
@@ -92,24 +86,16 @@ def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] 
 async def fetch_page(fetcher: Fetcher, url: str) -> tuple[bytes, str, str | None] | None:
     """(body, final url, content type) of an HTML page; None if it is not HTML or not there.
     Raises FeedError only for failures worth retrying at the next sync (network, timeouts)."""
-    from app.errors import FeedGone, FetchFailed, RateLimited
-
     try:
         resp = await fetcher.get(url, max_bytes=PAGE_MAX_BYTES, accept=PAGE_ACCEPT, what="page",
                                  content_types=("text/html", "application/xhtml"))
-    except (FeedGone, TooLarge):
+    except (FeedGone, TooLarge, BadAddress):
         return None
-    except RateLimited:
-        raise
     except FetchFailed as e:
-        msg = str(e)
-        if "HTTP" in msg or "not of a usable type" in msg or "cannot fetch this kind" in msg:
-            return None  # the site answered: no point asking again
-        raise
-    ct = resp.content_type or ""
-    if ct and not ct.lower().startswith(("text/html", "application/xhtml")):
-        return None
-    return resp.body, resp.url, ct
+        if e.answered:
+            return None  # the site answered (an error, not a page): no point asking again
+        raise  # the network failed: the page stays pending for the next sync
+    return resp.body, resp.url, resp.content_type or ""
 
 
 def image_relpath(url: str, ext: str) -> str:

@@ -28,7 +28,7 @@ except ImportError:  # a failed import is not cached: each one searched sys.path
     sys.modules.setdefault("sniffio", None)  # now it fails at once, the same way
 
 from app import __version__
-from app.errors import FeedGone, FetchFailed, RateLimited, TooLarge
+from app.errors import BadAddress, FeedGone, FetchFailed, RateLimited, TooLarge
 
 FEED_MAX_BYTES = 10 * 1024 * 1024
 PAGE_MAX_BYTES = 5 * 1024 * 1024
@@ -192,9 +192,9 @@ def network_error(exc: BaseException, url: str, what: str = "the feed") -> Fetch
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return FetchFailed(f"{host} broke off the connection while sending {what}.")
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return FetchFailed(f"Tidings cannot fetch this kind of address ({url[:80]}).")
+        return BadAddress(f"Tidings cannot fetch this kind of address ({url[:80]}).")
     if isinstance(exc, httpx.InvalidURL):
-        return FetchFailed(f"The address is not valid ({url[:80]}).")
+        return BadAddress(f"The address is not valid ({url[:80]}).")
     return FetchFailed(f"Could not fetch {what} from {host}: {text or type(exc).__name__}.")
 
 
@@ -211,10 +211,10 @@ def _status_error(status: int, retry_at: datetime | None, what: str) -> Exceptio
         e.retry_at = retry_at  # type: ignore[attr-defined]
         return e
     if status in (401, 403):
-        return FetchFailed(f"The site refused access to the {what} (HTTP {status}).")
+        return FetchFailed(f"The site refused access to the {what} (HTTP {status}).", answered=True)
     if 500 <= status < 600:
-        return FetchFailed(f"The server had an error (HTTP {status}).")
-    return FetchFailed(f"The site answered with an error (HTTP {status}).")
+        return FetchFailed(f"The server had an error (HTTP {status}).", answered=True)
+    return FetchFailed(f"The site answered with an error (HTTP {status}).", answered=True)
 
 
 def _adapt_transport(transport):
@@ -299,7 +299,7 @@ class Fetcher:
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
             if not current.startswith(("http://", "https://")):
-                raise FetchFailed(f"Tidings cannot fetch this kind of address ({current[:80]}).")
+                raise BadAddress(f"Tidings cannot fetch this kind of address ({current[:80]}).")
             async with self._all, self._host_sem(current):
                 dead = self._unreachable.get(host_of(current))
                 if dead:
@@ -339,7 +339,7 @@ class Fetcher:
             if status in (301, 302, 303, 307, 308):
                 location = r.headers.get("location")
                 if not location:
-                    raise FetchFailed(f"The site sent a redirect without an address (HTTP {status}).")
+                    raise FetchFailed(f"The site sent a redirect without an address (HTTP {status}).", answered=True)
                 return status, location.strip(), None
             if status == 304:
                 return status, None, Response(str(r.url), status, r.headers, b"")
@@ -350,7 +350,7 @@ class Fetcher:
             if content_types is not None:
                 ct = (r.headers.get("content-type") or "").split(";")[0].strip().lower()
                 if not ct.startswith(content_types):
-                    raise FetchFailed(f"The {what} is not of a usable type ({ct or 'no type given'}).")
+                    raise FetchFailed(f"The {what} is not of a usable type ({ct or 'no type given'}).", answered=True)
             length = r.headers.get("content-length")
             if length and length.isdigit() and int(length) > max_bytes and not r.headers.get("content-encoding"):
                 raise TooLarge(f"The response was larger than {_size(max_bytes)}.")

@@ -151,17 +151,16 @@ def defuse_xml(body: bytes) -> bytes:
     return body
 
 
-def _charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type, re.I)
+def charset_of(content_type: str | None) -> str | None:
+    """The charset a Content-Type header names, lower-cased, or None."""
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
     return m.group(1).lower() if m else None
 
 
 def _transcode_for_http_charset(body: bytes, content_type: str | None) -> bytes:
     """When HTTP names a charset and the document itself names none (no BOM, no XML declaration
     encoding), decode with the HTTP charset and hand the parser UTF-8."""
-    charset = _charset(content_type)
+    charset = charset_of(content_type)
     if not charset or charset.replace("-", "").replace("_", "") in ("utf8", "usascii", "ascii"):
         return body
     if body.startswith(_BOMS) or _XML_DECL_ENC.match(body.lstrip()):
@@ -451,7 +450,7 @@ def _short(exc) -> str:
 
 
 def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    charset = _charset(content_type) or "utf-8"
+    charset = charset_of(content_type) or "utf-8"
     try:
         text = body.decode(charset if not body.startswith(b"\xef\xbb\xbf") else "utf-8-sig")
     except (LookupError, UnicodeDecodeError):
