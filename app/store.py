@@ -208,10 +208,9 @@ class Store:
                     (new_url, feed_id, new_url),
                 )
 
-    def record_not_modified(self, feed_ids: int | Sequence[int], *, now: datetime) -> None:
+    def record_not_modified(self, ids: Sequence[int], *, now: datetime) -> None:
         """Feeds that answered 304: fine, nothing new. Many at once in one transaction (a warm
         sync of 500 feeds spent most of its store time committing these one by one)."""
-        ids = [feed_ids] if isinstance(feed_ids, int) else list(feed_ids)
         with self._write() as db:
             db.executemany(
                 """UPDATE feeds SET last_success = ?, last_attempt = ?, last_error = NULL, error_count = 0,
@@ -350,7 +349,7 @@ class Store:
         out = []
         for r in self._read(sql + " ORDER BY id DESC LIMIT ?", (*params, limit)):
             urls = image_urls((r["extracted_html"] or "") + (r["content_html"] or r["summary"] or ""))
-            out.append((r["id"], list(dict.fromkeys(urls))))
+            out.append((r["id"], urls))
         return out
 
     def cached_images(self, urls: Sequence[str]) -> dict[str, str | None]:

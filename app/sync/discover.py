@@ -9,7 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 from app.errors import FeedError, FetchFailed, NoFeedFound, NotAFeed
 from app.sync.fetch import FEED_ACCEPT, Fetcher
-from app.sync.parse import parse_feed, plain, sniff
+from app.sync.parse import feed_title, plain, sniff
 
 FEED_TYPES = {
     "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
@@ -73,9 +73,9 @@ async def _discover(url: str, transport, timeout: float) -> list[tuple[str, str]
             kind = sniff(resp.body, resp.content_type)
             if kind in ("xml", "json", "unknown"):
                 try:
-                    parsed = parse_feed(resp.body, base, resp.content_type)
+                    title = await asyncio.to_thread(feed_title, resp.body, base, resp.content_type)
                     feed_url = resp.permanent_url or url
-                    return [(feed_url, parsed.title or feed_url)]
+                    return [(feed_url, title or feed_url)]
                 except NotAFeed:
                     pass
             if kind in ("html", "unknown", "xml"):
@@ -100,11 +100,11 @@ async def _discover(url: str, transport, timeout: float) -> list[tuple[str, str]
 async def _try_feed(f: Fetcher, url: str) -> tuple[str, str] | None:
     try:
         resp = await f.get(url)
-        parsed = parse_feed(resp.body, resp.url, resp.content_type)
+        title = await asyncio.to_thread(feed_title, resp.body, resp.url, resp.content_type)
     except FeedError:
         return None
     feed_url = resp.permanent_url or url
-    return feed_url, parsed.title or feed_url
+    return feed_url, title or feed_url
 
 
 def _origin(url: str) -> str | None:

@@ -179,7 +179,6 @@ class Syncer:
             else:
                 raise RuntimeError("Syncer.run() blocks: call it from a worker thread, not from a running event loop.")
             asyncio.run(_Run(self, feeds, on_progress, cancel, report).main())
-        report.cancelled = report.cancelled or (cancel.is_set() and any(r.status == "cancelled" for r in report.results))
         report.seconds = time.monotonic() - started
         return report
 
@@ -339,10 +338,7 @@ class _Run:
         self.unmodified.append(feed.id)
         if len(self.unmodified) >= 100:
             self.record_unmodified()
-        if feed.id in self.feeds_with_work:
-            self._look_for_offline_work(feed)
-        else:
-            self.offline_work[feed.id] = ([], [])  # known: nothing left to fetch for it
+        self._look_for_offline_work(feed)
         return FeedResult(feed.id, feed.url, feed.title, "not_modified")
 
     # store thread
@@ -353,8 +349,11 @@ class _Run:
 
     # store thread: what offline work the feed has, asked in the same job as its fetch outcome
     # (one hand-off to this thread per feed instead of three: it shows in a warm sync of 500 feeds)
-    def _look_for_offline_work(self, feed: Feed) -> None:
+    def _look_for_offline_work(self, feed: Feed, changed: bool = False) -> None:
         if not self.s.extras:
+            return
+        if not changed and feed.id not in self.feeds_with_work:
+            self.offline_work[feed.id] = ([], [])  # nothing stored now, nothing left over: no queries
             return
         fulltext = self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed) if feed.fetch_full_text else []
         images = (self.store.pending_images([feed.id], self.s.max_pages_per_feed)
@@ -368,7 +367,7 @@ class _Run:
         # After the entries: a sync killed in between refetches them instead of getting a 304.
         self.store.record_fetch_ok(feed.id, now=now, etag=resp.headers.get("etag"),
                                    last_modified=resp.headers.get("last-modified"), new_url=resp.permanent_url)
-        self._look_for_offline_work(feed)
+        self._look_for_offline_work(feed, changed=bool(saved.new or saved.updated))
         title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
                           new=len(saved.new), updated=len(saved.updated))

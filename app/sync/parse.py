@@ -210,6 +210,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return prepare(_parse(body, url, content_type))
 
 
+def feed_title(body: bytes, url: str, content_type: str | None = None) -> str:
+    """Just the title, for discovery: raises NotAFeed like parse_feed, skips the per-entry prep."""
+    return _parse(body, url, content_type).title
+
+
 def prepare(parsed: ParsedFeed) -> ParsedFeed:
     """Fill each entry's derived fields the store needs: the plain text of its body and its content
     hash. CPU work that belongs with parsing (it runs where parsing runs: the parse thread or the
