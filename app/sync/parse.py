@@ -286,33 +286,12 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
     for e in (d.get("entries") or [])[:MAX_ENTRIES]:
         link = _abs_link(e.get("link") or _alternate(e.get("links")), site or url)
         base = link or site or url
-        content_html = ""
-        for c in e.get("content") or []:
-            value = c.get("value") or ""
-            if not value:
-                continue
-            ctype = (c.get("type") or "").lower()
-            cbase = _abs_link(c.get("base"), base) if c.get("base") else base
-            content_html = _body_html(value, ctype, cbase)
-            if content_html:
-                break
-        summary_raw = e.get("description") or e.get("summary") or ""
-        summary = sanitize(summary_raw, base)
-        if summary and content_html and summary == content_html:
-            summary = ""
-        title = plain(e.get("title"))
+        summary = sanitize(e.get("description") or e.get("summary") or "", base)
         raw_published = e.get("published")
         if raw_published and _date_from_guid(e.get("id"), raw_published):
             raw_published = None  # fastfeedparser reads a date out of a guid like "1"; that is no date
-        published = parse_date(raw_published)
-        updated = parse_date(e.get("updated"))
-        authors = _authors(e)
-        entries.append(ParsedEntry(
-            guid=derive_guid(e.get("id"), link, title, published or updated, content_html or summary),
-            url=link, title=title, authors=authors, published=published or updated, updated=updated,
-            summary=summary, content_html=content_html,
-            enclosures=_enclosures(e.get("enclosures"), base),
-        ))
+        entries.append(_entry(e, link, base, _first_content(e, base), summary,
+                              parse_date(raw_published), parse_date(e.get("updated"))))
     title = plain(feed.get("title"))
     if not entries and not title and not site:
         return None  # let feedparser have a go; it says why it cannot read it
@@ -337,6 +316,34 @@ def _date_from_guid(guid, raw_published) -> bool:
         return ffp_date(guid) == raw_published
     except Exception:  # noqa: BLE001 - a private helper may change; then we just keep the date
         return False
+
+
+# --- what both XML paths do with an entry (they must agree: a feed may switch paths between syncs) ---
+
+
+def _first_content(e, base: str) -> str:
+    """The entry's first non-empty content, sanitised."""
+    for c in e.get("content") or []:
+        value = c.get("value") or ""
+        if value:
+            cbase = _abs_link(c.get("base"), base) if c.get("base") else base
+            html = _body_html(value, (c.get("type") or "").lower(), cbase)
+            if html:
+                return html
+    return ""
+
+
+def _entry(e, link: str | None, base: str, content_html: str, summary: str,
+           published: datetime | None, updated: datetime | None) -> ParsedEntry:
+    if summary and content_html and summary == content_html:
+        summary = ""  # a summary that repeats the content adds nothing
+    title = plain(e.get("title"))
+    return ParsedEntry(
+        guid=derive_guid(e.get("id"), link, title, published or updated, content_html or summary),
+        url=link, title=title, authors=_authors(e), published=published or updated, updated=updated,
+        summary=summary, content_html=content_html,
+        enclosures=_enclosures(e.get("enclosures"), base),
+    )
 
 
 def _body_html(value: str, ctype: str, base: str) -> str:
@@ -420,29 +427,13 @@ def _parse_feedparser(body: bytes, url: str, content_type: str | None) -> Parsed
     for e in (d.get("entries") or [])[:MAX_ENTRIES]:
         link = _abs_link(e.get("link"), site or url)
         base = link or site or url
-        content_html = ""
-        for c in e.get("content") or []:
-            value = c.get("value") or ""
-            if value:
-                cbase = _abs_link(c.get("base"), base) if c.get("base") else base
-                content_html = _body_html(value, (c.get("type") or "").lower(), cbase)
-                if content_html:
-                    break
         sd = e.get("summary_detail") or {}
         summary_raw = e.get("summary") or ""
         summary = _body_html(summary_raw, (sd.get("type") or "text/html").lower(), base) if summary_raw else ""
-        if summary and content_html and summary == content_html:
-            summary = ""
-        title = plain(e.get("title"))
         published = parse_date(e.get("published_parsed")) or parse_date(e.get("published"))
         # dict.get: FeedParserDict.get("updated*") maps to "published*" with a DeprecationWarning
         updated = parse_date(dict.get(e, "updated_parsed")) or parse_date(dict.get(e, "updated"))
-        entries.append(ParsedEntry(
-            guid=derive_guid(e.get("id"), link, title, published or updated, content_html or summary),
-            url=link, title=title, authors=_authors(e), published=published or updated, updated=updated,
-            summary=summary, content_html=content_html,
-            enclosures=_enclosures(e.get("enclosures"), base),
-        ))
+        entries.append(_entry(e, link, base, _first_content(e, base), summary, published, updated))
     return ParsedFeed(title=plain(feed.get("title")), site_url=site, entries=entries)
 
 
