@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from app.errors import FetchFailed, NotFound
-from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport
+from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport, utc_now
 from app.store import Store
 
 Clock = Callable[[], datetime]
@@ -41,9 +41,6 @@ def default_data_dir() -> Path:
 
     return Path(platformdirs.user_data_dir("Tidings", appauthor=False))
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def make_tidings(data_dir: str | Path | None = None, *, transport=None, clock: Clock | None = None,

@@ -239,6 +239,11 @@ def untitled_title(text: str, limit: int = 100) -> str:
     return words[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def utc_now() -> datetime:
+    """The default clock (collaborators take a clock so tests can swap it)."""
+    return datetime.now(timezone.utc)
+
+
 def iso(d: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, as the CLI's JSON promises."""
     if d is None:

@@ -198,7 +198,7 @@ class DigestWriter:
         problems = validate(digest, arts)
         if problems:  # repair() makes this unreachable in practice; never hand out a bad digest
             log.warning("digest failed its checks, repairing: %s", problems)
-            digest = self._repair(digest, stories, arts)
+            digest = self._repair(digest, stories)
         self._emit(DigestEvent("done", digest=digest, done=total, total=total))
         return digest
 
@@ -227,8 +227,8 @@ class DigestWriter:
             self._emit(DigestEvent("text", index=index, part=part, text=cached))
         return cached
 
-    def _call(self, key: str, prompt: str, words: int, *, index=None, part=None, system=True) -> tuple[str, bool]:
-        """(raw text, cut at the token cap) from the model; streams "text" events. Raises _Stop."""
+    def _call(self, prompt: str, words: int, *, index=None, part=None, system=True) -> str:
+        """The model's raw text; streams "text" events. Raises _Stop."""
         messages = []
         if system:
             messages.append({"role": "system", "content": self.style.prompts["system"]})
@@ -252,9 +252,7 @@ class DigestWriter:
             close = getattr(stream, "close", None)
             if close:
                 close()
-        text = "".join(written)
-        cut = getattr(getattr(self.llm, "last", None), "done_reason", None) == "length"
-        return text, cut
+        return "".join(written)
 
     def _words(self, story: Story) -> set[str]:
         """The stemmed content words of a story's articles (for the support check), memoised."""
@@ -316,10 +314,10 @@ class DigestWriter:
             return hit
         prompt = self.style.render(kind, words=words, articles=self._articles_block(story, self._budget(kind)))
         try:
-            raw, cut = self._call(key, prompt, words, index=n)
+            raw = self._call(prompt, words, index=n)
         except _Stop as stop:
-            return _finish(stop.args[0] if stop.args else "", source, words, kind, True, self._instr(kind), self._words(story))
-        text = _finish(raw, source, words, kind, cut, self._instr(kind), self._words(story))
+            return _finish(stop.args[0] if stop.args else "", source, words, kind, self._instr(kind), self._words(story))
+        text = _finish(raw, source, words, kind, self._instr(kind), self._words(story))
         self._store(key, text)
         return text
 
@@ -351,10 +349,10 @@ class DigestWriter:
         prompt = self.style.render("why", words=words, summary=summary,
                                    articles=self._articles_block(lead, self._budget("why")))
         try:
-            raw, cut = self._call(key, prompt, words, part="why")
+            raw = self._call(prompt, words, part="why")
         except _Stop:
             return ""
-        text = _finish(raw, _source_text(lead), words, "why", cut, self._instr("why"), self._words(lead))
+        text = _finish(raw, _source_text(lead), words, "why", self._instr("why"), self._words(lead))
         self._store(key, text)
         return text
 
@@ -369,7 +367,7 @@ class DigestWriter:
         if hit is not None:
             return hit
         try:
-            raw, _ = self._call(key, self.style.render("headline", words=words, stories=top), words, part="headline")
+            raw = self._call(self.style.render("headline", words=words, stories=top), words, part="headline")
         except _Stop:
             return ""
         line = _clean(raw).split("\n")[0].replace('"', "").strip(" -*#")
@@ -391,11 +389,10 @@ class DigestWriter:
         if hit is not None:
             return hit
         try:
-            raw, cut = self._call(key, self.style.render("closing", words=words, stories=top, date=day), words,
-                                  part="closing")
+            raw = self._call(self.style.render("closing", words=words, stories=top, date=day), words, part="closing")
         except _Stop:
             return ""
-        text = _finish(raw, "\n".join(_source_text(s) for s in stories), words, "closing", cut, self._instr("closing"))
+        text = _finish(raw, "\n".join(_source_text(s) for s in stories), words, "closing", self._instr("closing"))
         text = _first_sentence(text, int(words * 1.5)) if text else ""
         self._store(key, text)
         return text
@@ -415,7 +412,7 @@ class DigestWriter:
 
         prompt = self.style.render("same_story", a=brief(a), b=brief(b))
         try:
-            raw, _ = self._call(key, prompt, 2, system=False)
+            raw = self._call(prompt, 2, system=False)
         except _Stop:
             return False
         answer = "yes" if raw.strip().lower().lstrip("*\"' ").startswith("yes") else "no"
@@ -424,7 +421,7 @@ class DigestWriter:
 
     # --- last line of defence --------------------------------------------------------------
 
-    def _repair(self, digest: Digest, stories: Sequence[Story], articles: Sequence[Article]) -> Digest:
+    def _repair(self, digest: Digest, stories: Sequence[Story]) -> Digest:
         for item, story in zip(digest.items, stories):
             item.text = self._extractive_text(story)
             item.why = None
@@ -467,13 +464,12 @@ def _clean(raw: str) -> str:
 MIN_SUPPORT = {"lead": 0.5, "also": 0.5, "brief": 0.5, "why": 0.4, "headline": 0.5, "closing": 0.0}
 
 
-def _finish(raw: str, source: str, words: int, kind: str, cut: bool, instructions: str = "",
+def _finish(raw: str, source: str, words: int, kind: str, instructions: str = "",
             source_words: set[str] | None = None) -> str:
     text = " ".join(_clean(raw).split())
     if not text:
         return ""
-    if cut or not re.search(r"[.!?][\"'”’)\]]*$", text):
-        text = trim_to_sentence(text)
+    text = trim_to_sentence(text)  # output cut at the token cap ends mid-sentence: drop that part
     text, dropped = repair(text, source, min_support=MIN_SUPPORT.get(kind, 0.5), instructions=instructions,
                            source_words=source_words)
     if dropped:
@@ -483,13 +479,7 @@ def _finish(raw: str, source: str, words: int, kind: str, cut: bool, instruction
     if kind in ("brief", "closing"):
         return _first_sentence(text, int(words * 1.6))
     if len(text.split()) > words * 1.6:  # limits are followed loosely; hold them to 1.6x
-        kept, n = [], 0
-        for s in sentences(text):
-            if kept and n + len(s.split()) > words * 1.6:
-                break
-            kept.append(s)
-            n += len(s.split())
-        text = " ".join(kept)
+        text = leading_sentences(text, words * 1.6)
     return text
 
 

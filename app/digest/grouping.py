@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
@@ -30,8 +30,6 @@ LEAD_WORDS = 70  # words of text used besides the title
 class Story:
     articles: list[Article]  # biggest source first, then oldest
     section: str = "brief"
-    key: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def article_ids(self) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from datetime import date as _date
-from typing import Callable, Sequence
+from typing import Sequence
 
 from app.digest.styles import DEFAULT_LABELS
 from app.models import Article, Digest, DigestItem
@@ -106,12 +106,10 @@ summary{cursor:pointer;font:600 .95em system-ui,sans-serif}
 """
 
 
-def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = None,
-            text_of: Callable[[Article], str] | None = None) -> str:
+def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = None) -> str:
     """A single HTML file: the digest plus the stored text of every cited article (links are anchors)."""
     from app.digest.text import article_text
 
-    text_of = text_of or article_text
     lb = _labels(labels)
     e = html.escape
     by_id = {a.id: a for a in articles}
@@ -157,7 +155,7 @@ def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = N
     if cited:
         body.append("<h2>Sources</h2>")
         for a in cited:
-            paras = "".join(f"<p>{e(p.strip())}</p>" for p in text_of(a).split("\n\n") if p.strip())
+            paras = "".join(f"<p>{e(p.strip())}</p>" for p in article_text(a).split("\n\n") if p.strip())
             orig = f' · <a href="{e(a.url)}">original</a>' if a.url else ""
             body.append(f'<details class="article" id="article-{a.id}"><summary>{e(a.title)} '
                         f'<span class="sources">— {e(a.feed_title)}</span></summary>'

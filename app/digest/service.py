@@ -20,13 +20,10 @@ from app.digest.render import to_html, to_markdown
 from app.digest.styles import list_styles, load_style
 from app.errors import LLMError, ModelMissing, NotFound, TidingsError
 from app.llm import DEFAULT_TIMEOUT, LLMClient
-from app.models import Digest
+from app.models import Digest, utc_now
 
 log = logging.getLogger(__name__)
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def parse_day(value) -> _date | None:
@@ -55,14 +52,19 @@ class DigestService:
         self._llm = llm
         self.clock = clock or utc_now
         self.data_dir = Path(data_dir) if data_dir else None
-        self.last_writer: DigestWriter | None = None  # for the benchmark and tests
+        self._client: LLMClient | None = None  # made from settings; kept while they stay the same
+        self._client_for: tuple | None = None
 
     # --- collaborators -------------------------------------------------------------------
 
     def llm(self):
         if self._llm is None:
-            return LLMClient(self.store.get_setting("ollama_host", None),
-                             timeout=float(self.store.get_setting("ollama_timeout", None) or DEFAULT_TIMEOUT * 2))
+            # One client (one connection pool, one context-length cache) while host and timeout hold.
+            wanted = (self.store.get_setting("ollama_host", None),
+                      float(self.store.get_setting("ollama_timeout", None) or DEFAULT_TIMEOUT * 2))
+            if self._client is None or self._client_for != wanted:
+                self._client, self._client_for = LLMClient(wanted[0], timeout=wanted[1]), wanted
+            return self._client
         if callable(self._llm) and not hasattr(self._llm, "chat_stream"):
             return self._llm()
         return self._llm
@@ -125,7 +127,6 @@ class DigestService:
             st, llm=client if chosen else None, model=chosen, cache=self.store,
             on_event=on_event, cancel=cancel, context_length=ctx,
         )
-        self.last_writer = writer
         d = writer.write(articles, day.isoformat(), notice=notice)
         d.created = now
         if save and articles and not writer.cancelled:
@@ -172,9 +173,6 @@ class DigestService:
     def llm_models(self) -> list[str]:
         """Installed model names; raises OllamaUnavailable when Ollama is not running."""
         return self.llm().list_models()
-
-    def default_model(self) -> str:
-        return self.llm().choose_model(self._setting("ollama_model", None))
 
     def pull_model(self, name: str, on_progress: Callable[[int | None, int | None, str], None] | None = None) -> None:
         """Download ``name`` into Ollama; ``on_progress(completed, total, status)`` for a progress bar."""

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.digest.text import content_hash
+from app.hashing import content_hash
 from app.errors import NotFound, TidingsError
 from app.resources import resources_dir
 

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import re
 import unicodedata
 
+from app.hashing import content_hash
 from app.models import Article
 
-try:  # the lead's fast regex converter; fall back to a local one if it moves
-    from app.html import html_to_text
-except ImportError:  # pragma: no cover
-    import html as _html
-
-    def html_to_text(fragment: str) -> str:
-        text = re.sub(r"(?i)</?(p|div|br|li|h\d|blockquote|tr)[^>]*>", "\n\n", fragment or "")
-        text = _html.unescape(re.sub(r"<[^>]+>", "", text))
-        return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+from app.html import html_to_text
 
 
 def article_text(a: Article) -> str:
@@ -30,14 +22,6 @@ def article_text(a: Article) -> str:
         if t.strip():
             return t.strip()
     return ""
-
-
-def content_hash(*parts) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(str(p).encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 def article_hash(a: Article) -> str:

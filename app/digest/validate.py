@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from app.digest.text import article_text, keywords, normalise, sentences
 from app.models import Article, Digest
@@ -140,8 +140,3 @@ def validate(digest: Digest, articles: Sequence[Article]) -> list[str]:
     if missing:
         problems.append(f"articles of the day not in the digest: {sorted(missing)}")
     return problems
-
-
-def cited_ids(digest: Digest) -> Iterable[int]:
-    for item in digest.items:
-        yield from item.article_ids

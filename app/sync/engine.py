@@ -30,11 +30,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
-from app.models import Feed, FeedResult, SyncReport
+from app.models import Feed, FeedResult, SyncReport, utc_now
 from app.sync import extras as _extras
 from app.sync import parse_worker
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
@@ -136,9 +136,6 @@ class _ParseProcess:
 _parse_process = _ParseProcess()
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 Progress = Callable[[FeedResult, int, int], None]
 
@@ -152,7 +149,7 @@ class Syncer:
         this many article pages (and articles' images) per feed per sync; the rest waits for the next."""
         self.store = store
         self.transport = transport
-        self.clock = clock or _utc_now
+        self.clock = clock or utc_now
         self.image_dir = Path(image_dir) if image_dir else None
         self.concurrency = concurrency
         self.per_host = per_host
