@@ -133,20 +133,18 @@ class AddFeedDialog(QDialog):
         self.results.itemSelectionChanged.connect(
             lambda: self.subscribe_button.setEnabled(bool(self.results.selectedItems())))
         self.results.itemDoubleClicked.connect(lambda _: self._subscribe())
-        self._task = None
 
     @Slot()
     def find(self) -> None:
         url = self.url.text().strip()
         if not url:
             return
-        if "://" not in url:
-            url = "https://" + url
         self.results.clear()
         self.find_button.setEnabled(False)
         self.status.setText(f"Looking for feeds at {url} …")
-        self._task = self.tasks.run(lambda: self.t.discover(url), on_done=self._found, on_error=self._failed,
-                                    context="looking for feeds")
+        # as typed: Tidings.discover adds the scheme itself (https, then http if that cannot connect)
+        self.tasks.run(lambda: self.t.discover(url), on_done=self._found, on_error=self._failed,
+                       context="looking for feeds")
 
     def _found(self, found: list[tuple[str, str]]) -> None:
         self.find_button.setEnabled(True)

@@ -174,9 +174,7 @@ class DigestPanel(QObject):
                 action=("Download model", lambda: self.w.pull_model(model)))
         n = len(digest.items)
         self.w.status_label.setText(f"Today's digest is ready: {n} stor{'y' if n == 1 else 'ies'}.")
-        self.w.select_source("smart:digests")
-        if self.w.current_key == "smart:digests":
-            self.w.load_digests(select=digest.id)
+        self.w.select_source("smart:digests", select=digest.id)
 
     def _failed(self, e: BaseException) -> bool:
         self._finish_ui()

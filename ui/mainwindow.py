@@ -479,15 +479,20 @@ class MainWindow(QMainWindow):
         if key and key != self.current_key:
             self.open_view(key)
 
-    def select_source(self, key: str) -> bool:
-        """Select a row of the left pane by key (e.g. "feed:3", "smart:unread"); opens that view."""
+    def select_source(self, key: str, select: int | str | None = None) -> bool:
+        """Select a row of the left pane by key (e.g. "feed:3", "smart:unread") and open that view
+        once, selecting `select` in it (as open_view takes it). False when there is no such row."""
         idx = self.sources_model.key_index(key)
         if not idx.isValid():
             return False
-        self.sources.selectionModel().setCurrentIndex(
-            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        if self.current_key != key:
-            self.open_view(key)
+        self._restoring = True  # the selection signal must not open the view a first time
+        try:
+            self.sources.selectionModel().setCurrentIndex(
+                idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        finally:
+            self._restoring = False
+        if self.current_key != key or select is not None:
+            self.open_view(key, select=select)
         return True
 
     def query_for(self, key: str) -> ArticleQuery:
@@ -697,20 +702,9 @@ class MainWindow(QMainWindow):
         order = keys[keys.index(cur) + 1:] + keys[:keys.index(cur)] if cur else keys
         for k in order:
             if self.sources_model.unread(k) > 0:
-                self._restoring = True
-                try:
-                    self.select_source_only(k)
-                finally:
-                    self._restoring = False
-                self.open_view(k, select="first_unread")
+                self.select_source(k, select="first_unread")
                 return
         self.status_label.setText("No unread articles left.")
-
-    def select_source_only(self, key: str) -> None:
-        idx = self.sources_model.key_index(key)
-        if idx.isValid():
-            self.sources.selectionModel().setCurrentIndex(
-                idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
 
     def space(self) -> None:
         if self.reader.article is not None and self.reader.page_down():

@@ -69,8 +69,7 @@ def render_main_window(tidings, path, size=(1280, 800)) -> None:
         w.tasks.wait_idle(30)
         key = first_feed_key(w.sources_model)
         if key:
-            w.select_source_only(key)
-            w.open_view(key, select="first")
+            w.select_source(key, select="first")
             w.tasks.wait_idle(30)
         for _ in range(5):
             app.processEvents()
