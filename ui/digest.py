@@ -32,7 +32,6 @@ class DigestDraft:
     parts: dict[str, str] = field(default_factory=dict)
     done: int = 0
     total: int = 0
-    finished: bool = False
 
 
 def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = False) -> str:

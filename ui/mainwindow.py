@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Slot
@@ -92,10 +91,6 @@ def badged_icon(n: int) -> QIcon:
     return QIcon(pm)
 
 
-def digest_available(t) -> bool:
-    """The daily-summary engine is present (its facade methods exist)."""
-    return callable(getattr(t, "digest", None)) and callable(getattr(t, "digests", None))
-
 
 class MainWindow(QMainWindow):
     def __init__(self, tidings, *, remember: bool = True, tasks: Tasks | None = None, timers: bool = True):
@@ -118,7 +113,6 @@ class MainWindow(QMainWindow):
         self._digest_task = None
         self._active_progress_cancel = None  # what Cancel stops while a digest is being written
         self.last_sync_report = None
-        self.search_text = ""
         self._previous_key: str | None = None
         self.feeds_loaded = False
         self.setWindowTitle("Tidings")
@@ -335,11 +329,8 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
 
     def _update_summarise(self) -> None:
-        ok = digest_available(self.t)
-        self.act_summarise.setEnabled(ok and self._digest_task is None and self._sync_task is None)
-        self.act_summarise.setToolTip(
-            "Write a cited summary of today's articles with your local model" if ok else
-            "Daily summaries are not available in this version yet.")
+        self.act_summarise.setEnabled(self._digest_task is None and self._sync_task is None)
+        self.act_summarise.setToolTip("Write a cited summary of today's articles with your local model")
 
     # --- state that outlives the window ---------------------------------------------------------
 
@@ -524,7 +515,6 @@ class MainWindow(QMainWindow):
             self._show_digest(None)
         self._load_gen += 1
         gen = self._load_gen
-        self._view_started = time.perf_counter()
         if key == "smart:digests":
             self.current_query = None
             self.middle_stack.setCurrentWidget(self.digest_list)
@@ -588,7 +578,6 @@ class MainWindow(QMainWindow):
                                          "subscriptions from another reader (File ▸ Import OPML).")
         else:
             self.reader.show_placeholder("Nothing to read here." if not ids else "Select an article to read it.")
-        self.last_view_seconds = time.perf_counter() - self._view_started
 
     def _select_row(self, row: int) -> None:
         idx = self.articles_model.index(row, ArticleListModel.TITLE)
@@ -781,7 +770,6 @@ class MainWindow(QMainWindow):
             return
         if not (self.current_key or "").startswith("search:"):
             self._previous_key = self.current_key
-        self.search_text = text
         self._restoring = True
         try:
             self.sources.selectionModel().clearSelection()
@@ -793,7 +781,6 @@ class MainWindow(QMainWindow):
 
     def _leave_search(self) -> None:
         if (self.current_key or "").startswith("search:"):
-            self.search_text = ""
             self.select_source(self._previous_key or "smart:unread")
 
     # --- sync ------------------------------------------------------------------------------------------
@@ -896,7 +883,6 @@ class MainWindow(QMainWindow):
     def subscribe(self, feed_url: str, title: str = "", folder: str | None = None) -> None:
         def done(feed):
             self.status_label.setText(f"Subscribed to {feed.title}. Fetching its articles…")
-            self._after_feed_added = feed.id
             self.refresh_feeds()
             self.start_sync([feed.id])
 
@@ -1013,18 +999,15 @@ class MainWindow(QMainWindow):
     # --- settings ---------------------------------------------------------------------------------------
 
     def settings_dialog(self) -> SettingsDialog:
-        styles = None
-        if digest_available(self.t):
-            try:
-                styles = self.t.digest_styles()  # files in resources/ and the data dir: quick
-            except TidingsError:
-                styles = None
+        try:
+            styles = self.t.digest_styles()  # files in resources/ and the data dir: quick
+        except TidingsError:
+            styles = None
         dlg = SettingsDialog(self.prefs, self, styles=styles)
         dlg.accepted.connect(lambda: self.apply_settings(dlg.values()))
-        if digest_available(self.t) and callable(getattr(self.t, "llm_models", None)):
-            # Ollama may be slow or absent: ask in the background, ignore "not running" here
-            self.tasks.run(self.t.llm_models, on_done=dlg.set_models, on_error=lambda e: isinstance(e, TidingsError),
-                           context="listing Ollama models")
+        # Ollama may be slow or absent: ask in the background, ignore "not running" here
+        self.tasks.run(self.t.llm_models, on_done=dlg.set_models, on_error=lambda e: isinstance(e, TidingsError),
+                       context="listing Ollama models")
         dlg.open()
         self.settings_dlg = dlg
         return dlg
@@ -1053,12 +1036,6 @@ class MainWindow(QMainWindow):
 
     def load_digests(self, select: int | None = None) -> None:
         self.digest_list.clear()
-        if not digest_available(self.t):
-            item = QListWidgetItem("Daily summaries will appear here once Tidings can write them.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.digest_list.addItem(item)
-            self.reader.show_placeholder("No digests yet.")
-            return
         gen = self._load_gen
 
         def done(digests):
@@ -1174,7 +1151,7 @@ class MainWindow(QMainWindow):
         self._active_progress_cancel = task.cancel.set
 
     def summarise_today(self) -> None:
-        if not digest_available(self.t) or self._digest_task is not None:
+        if self._digest_task is not None:
             return
         from ui.digest import DigestPanel
 

@@ -300,13 +300,6 @@ class ArticleListModel(QAbstractTableModel):
         if self.ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.ids) - 1, self.columnCount() - 1))
 
-    def forget_rows(self) -> None:
-        """Drop cached rows (e.g. after a sync changed them); they are re-read when shown."""
-        self._rows = {}
-        self._blocks = {}
-        if self.ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.ids) - 1, self.columnCount() - 1))
-
     # --- Qt model API --------------------------------------------------------------------------
 
     def rowCount(self, parent=QModelIndex()) -> int:

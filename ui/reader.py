@@ -65,8 +65,6 @@ def human_size(n: int | None) -> str:
 class ArticleView(QTextBrowser):
     #: a `tidings:article/ID` link was clicked
     article_link = Signal(int)
-    #: an external link the person clicked (http, https, mailto)
-    external_link = Signal(QUrl)
 
     def __init__(self, image_path: Callable[[str], object] | None = None, parent=None):
         super().__init__(parent)
@@ -109,7 +107,6 @@ class ArticleView(QTextBrowser):
                 self.article_link.emit(int(m.group(1)))
             return
         if url.scheme() in ("http", "https", "mailto"):
-            self.external_link.emit(url)
             self.open_external(url)
 
     # --- rendering ------------------------------------------------------------------------------------

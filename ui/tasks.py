@@ -38,8 +38,6 @@ class Task:
         self._tasks = tasks
         self.context = context
         self.cancel = threading.Event()
-        self.finished = False
-        self.started_at = time.monotonic()
 
     def progress(self, *args) -> None:
         """Call from the worker: the task's on_progress runs with `args` on the GUI thread."""
@@ -52,12 +50,9 @@ class Task:
 class Tasks(QObject):
     #: (message, hint, is_bug) for errors nobody handled; the main window shows them
     error = Signal(str, str, bool)
-    #: number of tasks running changed
-    busy_changed = Signal(int)
 
     _finished = Signal(object)  # (task, ok, value)
     _progress = Signal(object)  # (task, args)
-    _call = Signal(object)  # a callable to run on the GUI thread
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 3):
         super().__init__(parent)
@@ -69,7 +64,6 @@ class Tasks(QObject):
         self._lock = threading.Lock()
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self._call.connect(self._on_call, Qt.ConnectionType.QueuedConnection)
 
     # --- API ---------------------------------------------------------------------------------------
 
@@ -79,7 +73,6 @@ class Tasks(QObject):
             serial: bool = False, pass_task: bool = False) -> Task:
         task = Task(self, context)
         self._callbacks[task] = (on_done, on_error, on_progress)
-        self.busy_changed.emit(len(self._callbacks))
 
         def work() -> None:
             try:
@@ -91,10 +84,6 @@ class Tasks(QObject):
 
         (self._serial if serial else self._pool).start(work)
         return task
-
-    def to_gui(self, fn: Callable, *args) -> None:
-        """Run `fn(*args)` on the GUI thread soon (callable from any thread)."""
-        self._call.emit((fn, args))
 
     @property
     def active(self) -> int:
@@ -123,9 +112,7 @@ class Tasks(QObject):
     @Slot(object)
     def _on_finished(self, payload) -> None:
         task, ok, value = payload
-        task.finished = True
         on_done, on_error, _ = self._callbacks.pop(task, (None, None, None))
-        self.busy_changed.emit(len(self._callbacks))
         if ok:
             if on_done is not None:
                 try:
@@ -151,14 +138,6 @@ class Tasks(QObject):
                 cb(*args)
             except Exception as e:
                 self.report(e, task.context)
-
-    @Slot(object)
-    def _on_call(self, payload) -> None:
-        fn, args = payload
-        try:
-            fn(*args)
-        except Exception as e:
-            self.report(e, "updating the window")
 
     def report(self, e: BaseException, context: str) -> None:
         """Plain words for errors a person can act on; log and apologise for bugs."""
