@@ -113,6 +113,7 @@ def test_summarise_today_streams_into_the_reader(qtbot, tmp_path):
                             and "tidings://article/" in w.reader.toHtml(), timeout=5000)
             assert panel.digest.items[0].title in w.reader.toPlainText()
             # File > Export digest saves the one on screen, as a page that works offline or as Markdown
+            qtbot.waitUntil(lambda: w.shown_digest is not None, timeout=5000)  # the stored one, not the draft
             assert w.act_export_digest.isEnabled()
             w.export_digest(w.shown_digest, str(tmp_path / "d.html"))
             w.export_digest(w.shown_digest, str(tmp_path / "d.md"), markdown=True)

@@ -101,8 +101,8 @@ class DigestPanel(QObject):
         w = self.w
         t = w.t
         self.draft.date = t.now().astimezone().date().isoformat()
-        style = w.prefs.get("digest_style") or t.setting("digest_style")
-        model = t.setting("ollama_model")
+        style = w.prefs["digest_style"]  # the window's copy of the settings: no query on the GUI thread
+        model = w.prefs["ollama_model"]
 
         def work(task):
             return t.digest(style=style, model=model, on_event=task.progress, cancel=task.cancel)

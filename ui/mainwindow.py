@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Slot
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._counts_again = False
         self._sync_task = None
         self._digest_task = None
+        self.shown_digest = None  # the stored digest on screen (what File > Export digest saves)
         self._active_progress_cancel = None  # what Cancel stops while a digest is being written
         self.last_sync_report = None
         self._previous_key: str | None = None
@@ -640,17 +642,19 @@ class MainWindow(QMainWindow):
 
     # --- reading actions -----------------------------------------------------------------------------
 
-    def set_read(self, ids: list[int], read: bool) -> None:
+    def _show_flags(self, ids: list[int], **flags) -> None:
+        """Show read/starred changes at once (list rows and the open article), before they are saved."""
         for i in ids:
-            self.articles_model.update_row(i, read=read)
+            self.articles_model.update_row(i, **flags)
         a = self.reader.article
         if a is not None and a.id in ids:
-            from dataclasses import replace
+            self.reader.article = replace(a, **flags)
 
-            self.reader.article = replace(a, read=read)
+    def set_read(self, ids: list[int], read: bool) -> None:
+        self._show_flags(ids, read=read)
+
         def failed(e):  # not saved: show the truth again, and say why
-            for i in ids:
-                self.articles_model.update_row(i, read=not read)
+            self._show_flags(ids, read=not read)
             self.refresh_counts()
             return False
 
@@ -716,12 +720,10 @@ class MainWindow(QMainWindow):
             return
         row = self.articles_model.article_row(self.articles_model.row_of(a.id))
         starred = not (row.starred if row is not None else a.starred)
-        from dataclasses import replace
+        self._show_flags([a.id], starred=starred)
 
-        self.reader.article = replace(a, starred=starred)
-        self.articles_model.update_row(a.id, starred=starred)
         def failed(e):
-            self.articles_model.update_row(a.id, starred=not starred)
+            self._show_flags([a.id], starred=not starred)
             return False
 
         self.tasks.run(lambda: self.t.set_starred(a.id, starred), on_done=lambda _: self.refresh_counts(),
@@ -840,6 +842,7 @@ class MainWindow(QMainWindow):
                          "hover for the reason)")
         prefix = "Sync cancelled" if report.cancelled else "Sync finished"
         self.status_label.setText(f"{prefix}: " + ", ".join(parts) + ".")
+        self._counts_timer.stop()  # refresh_feeds reads the counts anyway
         self.refresh_feeds()
         if self.current_key and self.current_key != "smart:digests":
             self.open_view(self.current_key, keep_article=True)
@@ -1086,7 +1089,7 @@ class MainWindow(QMainWindow):
             self.reader.show_html(page)
 
     def export_digest_dialog(self) -> None:
-        d = getattr(self, "shown_digest", None)
+        d = self.shown_digest
         if d is None:
             return
         html_filter, md_filter = "Web page, works offline (*.html)", "Markdown (*.md)"
