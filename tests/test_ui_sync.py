@@ -116,3 +116,21 @@ def test_add_feed_explains_a_site_without_a_feed(qtbot, ui_tidings, window, serv
     assert "RSS or Atom link" in dlg.status.text()  # NoFeedFound's hint, in plain words
     assert not w.message_bar.isVisible()
     dlg.reject()
+
+
+def test_a_sync_asked_for_while_one_runs_follows_it(qtbot, ui_tidings, window, server):
+    for k in range(3):
+        server.route(f"/busy{k}.xml", body=rss(f"Busy {k}", 2, server.url(f"/b{k}")), delay=0.5)
+    server.route("/late.xml", body=rss("Late", 4, server.url("/late")))
+    ui_tidings.set_setting("full_text", False)
+    busy = [ui_tidings.subscribe(server.url(f"/busy{k}.xml"), title=f"Busy {k}").id for k in range(3)]
+    w = window()
+    w.start_sync(busy)
+    assert w._sync_task is not None
+    late = ui_tidings.subscribe(server.url("/late.xml"), title="Late")
+    w.start_sync([late.id])  # e.g. a feed added while the first sync runs: not dropped
+    w.start_sync(auto=True)  # a timed sync that finds the window busy is skipped, not queued
+    assert w._queued_syncs == [[late.id]]
+    qtbot.waitUntil(lambda: ui_tidings.feed(late.id).unread == 4, timeout=20000)
+    qtbot.waitUntil(lambda: w._sync_task is None and not w._queued_syncs, timeout=10000)
+    assert server.hits("/late.xml") == 1

@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self._counts_again = False
         self._sync_task = None
         self._digest_task = None
+        self._queued_syncs: list[list[int] | None] = []  # start_sync calls that came while busy
         self.shown_digest = None  # the stored digest on screen (what File > Export digest saves)
         self._active_progress_cancel = None  # what Cancel stops while a digest is being written
         self.last_sync_report = None
@@ -789,6 +790,8 @@ class MainWindow(QMainWindow):
 
     def start_sync(self, feed_ids: list[int] | None = None, auto: bool = False) -> None:
         if self._sync_task is not None or self._digest_task is not None:
+            if not auto:  # a person's request (or a new feed's) waits its turn; a timed one is skipped
+                self._queued_syncs.append(feed_ids)
             return
         self.progress.setRange(0, 0)
         self.progress.setValue(0)
@@ -805,6 +808,13 @@ class MainWindow(QMainWindow):
 
         self._sync_task = self.tasks.run(work, on_done=self._sync_done, on_error=self._sync_failed,
                                          on_progress=self._sync_progress, pass_task=True, context="syncing")
+
+    def _start_queued_sync(self) -> None:
+        """Run the syncs asked for while the window was busy, as one: all feeds if any asked for all."""
+        if not self._queued_syncs or self._sync_task is not None or self._digest_task is not None:
+            return
+        queued, self._queued_syncs = self._queued_syncs, []
+        self.start_sync(None if any(q is None for q in queued) else sorted({i for q in queued for i in q}))
 
     def _sync_progress(self, result, done: int, total: int) -> None:
         self.sync_events.append((result.status, done, total))
@@ -823,6 +833,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.progress.setFormat("%v of %m feeds")
         self.cancel_button.hide()
+        self._start_queued_sync()
 
     def _sync_finished_ui(self) -> None:
         self._sync_task = None
@@ -846,10 +857,12 @@ class MainWindow(QMainWindow):
         self.refresh_feeds()
         if self.current_key and self.current_key != "smart:digests":
             self.open_view(self.current_key, keep_article=True)
+        self._start_queued_sync()
 
     def _sync_failed(self, e: BaseException) -> bool:
         self._sync_finished_ui()
         self.status_label.setText("Sync stopped.")
+        self._start_queued_sync()
         return False  # let the helper explain it
 
     def _cancel_clicked(self) -> None:
