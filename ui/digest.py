@@ -14,9 +14,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QPalette
 
 from app.models import Digest, DigestItem
-from app.digest.render import long_date, source_labels
+from app.digest.render import ARTICLE_SCHEME, long_date, source_labels
+from app.digest.styles import DEFAULT_LABELS
 
-SECTION_TITLES = {"lead": "The lead", "also": "Also today", "brief": "In brief"}
 
 
 @dataclass
@@ -58,21 +58,21 @@ def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = Fals
         idx = [(n, i) for n, i in enumerate(d.items) if i.section == sec]
         if not idx:
             continue
-        out.append(f"<h2>{SECTION_TITLES[sec]}</h2>")
+        out.append(f"<h2>{e(DEFAULT_LABELS[sec])}</h2>")  # the same headings as the exports
         for n, item in idx:
             text = item.text or streamed.get(n, "")
             links = " · ".join(
-                f'<a href="tidings://article/{aid}">{e(src)}</a>'
+                f'<a href="{ARTICLE_SCHEME}{aid}">{e(src)}</a>'
                 for aid, src in zip(item.article_ids, source_labels(item)))
             if item.url and item.url.startswith(("http://", "https://")):
                 links += f' · <a href="{e(item.url, quote=True)}">original</a>'
             first = item.article_ids[0] if item.article_ids else None
-            title = (f'<a href="tidings://article/{first}" style="text-decoration:none">{e(item.title)}</a>'
+            title = (f'<a href="{ARTICLE_SCHEME}{first}" style="text-decoration:none">{e(item.title)}</a>'
                      if first else e(item.title))
             out.append(f"<h3>{title}</h3>")
             out.append(f"<p>{e(text) if text else '<span class=muted>…</span>'}</p>")
             if item.why or (n == 0 and parts.get("why")):
-                out.append(f"<p><b>Why it matters:</b> {e(item.why or parts.get('why', ''))}</p>")
+                out.append(f"<p><b>{e(DEFAULT_LABELS['why'])}:</b> {e(item.why or parts.get('why', ''))}</p>")
             out.append(f'<p class="muted">{links}</p>')
     closing = d.closing or parts.get("closing", "")
     if closing:
