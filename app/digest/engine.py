@@ -299,7 +299,6 @@ class DigestWriter:
     def _story_text(self, n: int, story: Story) -> str:
         kind = story.section
         words = self.style.limits.get(f"{kind}_words", 60)
-        source = _source_text(story)
         if kind == "brief":  # a summary written for "also" or "lead" serves a brief line too
             for richer in ("also", "lead"):
                 hit = self.cache.cache_get(self._map_key(richer, story))
@@ -313,6 +312,7 @@ class DigestWriter:
         if hit is not None:
             return hit
         prompt = self.style.render(kind, words=words, articles=self._articles_block(story, self._budget(kind)))
+        source = _source_text(story)  # after the cache checks: a hit needs no text of the story
         try:
             raw = self._call(prompt, words, index=n)
         except _Stop as stop:
