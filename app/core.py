@@ -216,6 +216,10 @@ class Tidings:
     def set_starred(self, article_id: int, starred: bool = True) -> None:
         self.store.set_starred(article_id, starred)
 
+    def star(self, ids: Sequence[int], starred: bool = True) -> int:
+        """Star (or unstar) many articles at once, atomically: all of them, or none (NotFound)."""
+        return self.store.set_starred_many(ids, starred)
+
     def counts(self) -> dict:
         """Unread per feed, and the smart views' counts: {"feeds": {id: n}, "unread", "today", "starred"}."""
         return self.store.counts(self.local_day_bounds()[0])

@@ -13,6 +13,8 @@ from urllib.parse import urljoin
 
 import nh3
 
+from app.normalise import bound_html, text as _valid_text
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details", "dfn",
     "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
@@ -44,9 +46,12 @@ _CLEANER = nh3.Cleaner(**_POLICY)
 
 
 def sanitize(fragment: str | None, base_url: str | None = None) -> str:
-    """Return `fragment` with everything unsafe removed and relative links made absolute."""
+    """Return `fragment` with everything unsafe removed and relative links made absolute.
+    The input is made valid Unicode and bounded in size and nesting depth first
+    (app.normalise.bound_html): nh3's cost grows faster than quadratically with depth."""
     if not fragment:
         return ""
+    fragment = bound_html(_valid_text(fragment))
     if base_url:
         fragment = _absolutize(fragment, base_url)
     return _CLEANER.clean(fragment)

@@ -145,6 +145,8 @@ class ParsedFeed:
     title: str
     site_url: str | None
     entries: list[ParsedEntry]
+    total_entries: int | None = None  # entries the feed had, when more than `entries` (cut by size)
+    notice: str | None = None  # what the reader should know about this fetch (e.g. entries left out)
 
 
 @dataclass

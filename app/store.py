@@ -7,8 +7,10 @@ then hand finished results to one short `with self._write():` block.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -17,8 +19,7 @@ from pathlib import Path
 
 from app import schema
 from app.errors import DiskFull, NotFound, StoreCorrupt, StoreError, StoreLocked
-from app.hashing import entry_hash
-from app.html import html_to_text, image_urls
+from app.html import image_urls
 from app.models import (
     Article,
     ArticleQuery,
@@ -31,8 +32,8 @@ from app.models import (
     untitled_title,
 )
 
-# A feed entry whose own text is shorter than this is a teaser: fetch the page for offline reading.
-TEASER_CHARS = 600
+from app.sync import decide
+from app.sync.decide import TEASER_CHARS  # noqa: F401 - where callers used to find it
 BATCH = 500  # ids per IN (...) query
 
 
@@ -58,21 +59,64 @@ class SaveResult:
 
 
 class Store:
-    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0):
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0, read_only: bool | None = None):
+        """`read_only`: None (default) opens read-only by itself when the library cannot be written
+        (a read-only folder, file or disk): reading works, every write raises StoreError saying so."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.digest_save_wait = 30.0  # seconds a finished digest waits for a busy library (save_digest)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        db = self._db
-        try:
-            # WAL once, at creation; it persists in the file.
-            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
-            schema.migrate(db)
-        except sqlite3.DatabaseError as e:
-            raise _translate(e) from e
+        self._ro_uri: str | None = None
+        self.read_only = bool(read_only) if read_only is not None else _looks_read_only(self.path)
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = self._db
+                # WAL once, at creation; it persists in the file.
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode = WAL")
+                schema.migrate(db)
+                return
+            except (OSError, sqlite3.DatabaseError) as e:
+                if read_only is not None or not self.path.is_file() or not _is_read_only_error(e):
+                    if isinstance(e, sqlite3.DatabaseError):
+                        raise _translate(e) from e
+                    raise StoreError(f"Tidings cannot create its library in {self.path.parent} "
+                                     f"({e.strerror or e}).", "Pick a folder you can write to with --data-dir.") from e
+                self.close()
+                self.read_only = True
+        self._open_read_only()
+
+    def _open_read_only(self) -> None:
+        """Open the existing library for reading only: `mode=ro`, else (the folder is read-only and the
+        WAL's shared-memory file cannot be made) `immutable=1`, which reads the file as it is."""
+        if not self.path.is_file():
+            raise StoreError(f"There is no library at {self.path}, and the folder is read-only.",
+                             "Pick a folder you can write to with --data-dir.")
+        from urllib.parse import quote
+
+        base = "file:" + quote(str(self.path.resolve()))
+        last: Exception | None = None
+        for uri in (base + "?mode=ro", base + "?immutable=1"):
+            self._ro_uri = uri
+            try:
+                db = self._db
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                db.execute("SELECT count(*) FROM feeds").fetchone()
+            except (StoreError, sqlite3.DatabaseError) as e:
+                last = e
+                self.close()
+                continue
+            if version != schema.LATEST:
+                raise StoreError(f"The library at {self.path} is read-only and was written by "
+                                 f"{'an older' if version < schema.LATEST else 'a newer'} Tidings (schema {version}).",
+                                 "Open it once where it can be written, or with the matching Tidings.")
+            return
+        if isinstance(last, sqlite3.DatabaseError):
+            raise _translate(last) from last
+        raise last  # type: ignore[misc]
 
     # --- connections and transactions --------------------------------------------------------
 
@@ -81,11 +125,16 @@ class Store:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                     timeout=self.busy_timeout)
+                if self._ro_uri:
+                    db = sqlite3.connect(self._ro_uri, uri=True, isolation_level=None, check_same_thread=False,
+                                         timeout=self.busy_timeout)
+                else:
+                    db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                         timeout=self.busy_timeout)
                 db.row_factory = sqlite3.Row
                 db.execute("PRAGMA foreign_keys = ON")
-                db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
+                if not self._ro_uri:
+                    db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses at most the last commits
             except sqlite3.DatabaseError as e:
                 raise _translate(e) from e
             self._local.db = db
@@ -105,6 +154,10 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise StoreError(f"The library is read-only ({self.path.parent}): Tidings can show it but not change it.",
+                             "Make the folder and its files writable (or copy them somewhere writable, "
+                             "then use --data-dir), and try again.")
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -194,12 +247,14 @@ class Store:
     # --- fetch outcomes (called by sync, one short transaction each) --------------------------
 
     def record_fetch_ok(self, feed_id: int, *, now: datetime, etag: str | None, last_modified: str | None,
-                        new_url: str | None = None) -> None:
+                        new_url: str | None = None, notice: str | None = None) -> None:
+        """A good fetch. `notice`: what the reader should know about it (e.g. entries left out), shown
+        as the feed's last error but without any back-off."""
         with self._write() as db:
             db.execute(
                 """UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_attempt = ?,
-                       last_error = NULL, error_count = 0, next_attempt = NULL, retry_after = NULL WHERE id = ?""",
-                (etag, last_modified, to_db(now), to_db(now), feed_id),
+                       last_error = ?, error_count = 0, next_attempt = NULL, retry_after = NULL WHERE id = ?""",
+                (etag, last_modified, to_db(now), to_db(now), notice, feed_id),
             )
             if new_url:
                 # A permanent redirect: remember the new address, unless another feed already has it.
@@ -243,7 +298,9 @@ class Store:
     # --- saving entries ------------------------------------------------------------------------
 
     def save_entries(self, feed_id: int, parsed: ParsedFeed, *, now: datetime) -> SaveResult:
-        """Insert new entries and update changed ones, in one transaction. Read/starred state is never touched."""
+        """Insert new entries and update changed ones, in one transaction. Read/starred state is never
+        touched. Only writes: what is new or changed, and each entry's flags, are decided by
+        app.sync.decide, with the text and hash the parser computed."""
         result = SaveResult()
         with self._write() as db:
             feed = db.execute(
@@ -251,49 +308,36 @@ class Store:
             ).fetchone()
             if feed is None:
                 return result  # unsubscribed while we were fetching
-            if parsed.title and parsed.title != feed["title"] or (parsed.site_url and parsed.site_url != feed["site_url"]):
-                db.execute(
-                    "UPDATE feeds SET title = ?, site_url = coalesce(?, site_url) WHERE id = ?",
-                    (parsed.title or feed["title"], parsed.site_url, feed_id),
-                )
+            update = decide.feed_update(parsed, feed["title"], feed["site_url"])
+            if update is not None:
+                db.execute("UPDATE feeds SET title = ?, site_url = ? WHERE id = ?", (*update, feed_id))
             existing: dict[str, tuple[int, str]] = {}
-            guids = [e.guid for e in parsed.entries]
+            guids = list({e.guid: None for e in parsed.entries})
             for chunk in _chunks(guids, BATCH):
                 for r in db.execute(
                     f"SELECT id, guid, content_hash FROM articles WHERE feed_id = ? AND guid IN ({_qs(chunk)})",
                     (feed_id, *chunk),
                 ):
                     existing[r["guid"]] = (r["id"], r["content_hash"])
-            seen: set[str] = set()
             stamp = to_db(now)
-            for e in parsed.entries:
-                if e.guid in seen:  # the same guid twice in one feed: first one wins
-                    continue
-                seen.add(e.guid)
-                # The parser fills text and hash (in a parse process when there is one); else here.
-                digest = e.content_hash or entry_hash(e)
-                body = e.content_html or e.summary
-                text = e.text if e.text is not None else html_to_text(body)
-                teaser = len(text) < TEASER_CHARS and bool(e.url)
-                needs_fulltext = int(bool(feed["fetch_full_text"]) and teaser)
-                needs_images = int(bool(feed["fetch_images"]) and "<img" in body.lower())
+            for p in decide.plan_entries(parsed.entries, existing, fetch_full_text=bool(feed["fetch_full_text"]),
+                                         fetch_images=bool(feed["fetch_images"])):
+                e = p.entry
                 published = to_db(e.published)
-                if e.guid not in existing:
+                if p.is_new:
                     cur = db.execute(
                         """INSERT INTO articles (feed_id, guid, url, title, authors, published, updated,
                                first_seen, sort_date, summary, content_html, text, content_hash,
                                needs_fulltext, needs_images)
                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         (feed_id, e.guid, e.url, e.title, e.authors, published, to_db(e.updated), stamp,
-                         published or stamp, e.summary, e.content_html, text, digest,
-                         needs_fulltext, needs_images),
+                         published or stamp, e.summary, e.content_html, p.text, p.content_hash,
+                         int(p.needs_fulltext), int(p.needs_images)),
                     )
                     article_id = cur.lastrowid
                     result.new.append(article_id)
                 else:
-                    article_id, old_hash = existing[e.guid]
-                    if old_hash == digest:
-                        continue
+                    article_id = p.article_id
                     # Changed content updates in place. Keep extracted text unless we will fetch it again.
                     db.execute(
                         """UPDATE articles SET url = ?, title = ?, authors = ?, published = ?, updated = ?,
@@ -302,7 +346,8 @@ class Store:
                                content_hash = ?, needs_fulltext = ?, needs_images = ?
                            WHERE id = ?""",
                         (e.url, e.title, e.authors, published, to_db(e.updated), published, e.summary,
-                         e.content_html, needs_fulltext, text, digest, needs_fulltext, needs_images, article_id),
+                         e.content_html, int(p.needs_fulltext), p.text, p.content_hash, int(p.needs_fulltext),
+                         int(p.needs_images), article_id),
                     )
                     result.updated.append(article_id)
                 if e.enclosures:
@@ -478,9 +523,22 @@ class Store:
             return db.execute(f"UPDATE articles SET read = 1 WHERE id IN ({sub})", params).rowcount
 
     def set_starred(self, article_id: int, starred: bool) -> None:
+        self.set_starred_many([article_id], starred)
+
+    def set_starred_many(self, ids: Sequence[int], starred: bool) -> int:
+        """Star (or unstar) all of `ids` in one transaction: NotFound, and nothing changed, if any is missing."""
+        ids = list(dict.fromkeys(ids))
+        n = 0
         with self._write() as db:
-            if db.execute("UPDATE articles SET starred = ? WHERE id = ?", (int(starred), article_id)).rowcount == 0:
-                raise NotFound(f"There is no article {article_id}.")
+            for chunk in _chunks(ids, BATCH):
+                found = {r[0] for r in db.execute(f"SELECT id FROM articles WHERE id IN ({_qs(chunk)})", chunk)}
+                missing = [i for i in chunk if i not in found]
+                if missing:
+                    raise NotFound(f"There is no article {missing[0]}" + (f" (nor {len(missing) - 1} more)"
+                                   if len(missing) > 1 else "") + "; nothing was changed.")
+                n += db.execute(f"UPDATE articles SET starred = ? WHERE id IN ({_qs(chunk)})",
+                                (int(starred), *chunk)).rowcount
+        return n
 
     # --- search ---------------------------------------------------------------------------------------
 
@@ -522,11 +580,45 @@ class Store:
         match = fts_query(text)
         if not match:
             return []
-        self.update_search()
+        if not self.read_only:
+            self._drain_search_queue()
         rows = self._read(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
             (match, limit),
         )
+        ids = [r[0] for r in rows]
+        queued = self._search_queued(text, limit)  # what is not indexed yet (read-only, or busy)
+        if queued:
+            ids = sorted(set(ids) | set(queued), reverse=True)[:limit]
+        return ids
+
+    def _drain_search_queue(self) -> None:
+        """Index the queue if the library can be written right now; never wait long for the lock
+        (another process may be syncing): search then falls back to _search_queued."""
+        db = self._db
+        try:
+            db.execute("PRAGMA busy_timeout = 200")
+            self.update_search()
+        except (StoreLocked, StoreError):
+            pass
+        finally:
+            try:
+                db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            except sqlite3.Error:
+                pass
+
+    def _search_queued(self, text: str, limit: int, max_rows: int = 20000) -> list[int]:
+        """Articles still in the search queue (not indexed) whose title, authors or text hold every
+        word: a plain scan, bounded by the queue (empty after any sync that could write)."""
+        import re
+
+        words = re.findall(r"\w+", text, flags=re.UNICODE)
+        if not words or not self._read("SELECT 1 FROM search_queue LIMIT 1"):
+            return []
+        cond = " AND ".join("(a.title || ' ' || a.authors || ' ' || a.text) LIKE ? ESCAPE '\\'" for _ in words)
+        like = ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]
+        rows = self._read(f"""SELECT a.id FROM articles a WHERE a.id IN (SELECT article_id FROM search_queue LIMIT ?)
+                              AND {cond} ORDER BY a.id DESC LIMIT ?""", (max_rows, *like, limit))
         return [r[0] for r in rows]
 
     # --- settings, cache ------------------------------------------------------------------------------
@@ -551,6 +643,43 @@ class Store:
     # --- digests ------------------------------------------------------------------------------------
 
     def save_digest(self, d: Digest) -> int:
+        """Store a finished digest. A library busy in another process is waited for (up to
+        `digest_save_wait` seconds); if it stays busy, or is read-only, the digest is kept in
+        DATA_DIR/unsaved/ as JSON and the StoreError raised carries it (`.digest`, `.unsaved_path`),
+        so what the model wrote is never lost."""
+        deadline = time.monotonic() + self.digest_save_wait
+        while True:
+            try:
+                return self._save_digest(d)
+            except StoreLocked as e:
+                if time.monotonic() < deadline:
+                    time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+                    continue
+                raise self._keep_unsaved(d, e) from e
+            except StoreError as e:
+                if isinstance(e, (DiskFull, StoreCorrupt)) or self.read_only:
+                    raise self._keep_unsaved(d, e) from e
+                raise
+
+    def _keep_unsaved(self, d: Digest, e: StoreError) -> StoreError:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        folder = self.path.parent / "unsaved"
+        path = folder / f"digest-{d.date}-{stamp}.json"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(d.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+            where = f"It was kept in {path}."
+        except OSError as oe:
+            path = None
+            where = f"It could not be kept in a file either ({oe.strerror or oe})."
+        err = type(e)(f"The digest was written but could not be saved in the library: {e} {where}",
+                      "The digest is printed below; sync or close the other Tidings, then run the digest again "
+                      "(its stories come from the cache, so it is quick).")
+        err.digest = d  # type: ignore[attr-defined]
+        err.unsaved_path = path  # type: ignore[attr-defined]
+        return err
+
+    def _save_digest(self, d: Digest) -> int:
         created = d.created or datetime.now(timezone.utc)
         body = json.dumps(d.to_json())
         with self._write() as db:
@@ -679,6 +808,19 @@ def _qs(items: Sequence) -> str:
 def _chunks(items: list, n: int) -> Iterator[list]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+def _looks_read_only(path: Path) -> bool:
+    """Is the library (or, when it does not exist yet, its folder) read-only for us?"""
+    if path.exists():
+        return not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+    parent = path.parent
+    return parent.is_dir() and not os.access(parent, os.W_OK)
+
+
+def _is_read_only_error(e: BaseException) -> bool:
+    msg = str(e).lower()
+    return isinstance(e, PermissionError) or "readonly" in msg or "read-only" in msg or "unable to open" in msg
 
 
 def _translate(e: sqlite3.DatabaseError) -> StoreError:

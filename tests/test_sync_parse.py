@@ -279,8 +279,14 @@ def test_pathological_documents_parse_in_bounded_time(name, doc):
 
 
 def test_a_long_feed_keeps_its_first_entries():
-    doc = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title>'
-           + b"".join(b"<item><guid>g%d</guid><title>t%d</title><pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate></item>"
-                      % (i, i) for i in range(3000)) + b"</channel></rss>")
-    parsed = P.parse_feed(doc, BASE)
+    """Cut by bytes, not by a count: 3,000 small entries are all kept; past the limits the first
+    entries are kept and the feed says so (ParsedFeed.notice)."""
+    def doc(n):
+        return (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Long</title>'
+                + b"".join(b"<item><guid>g%d</guid><title>t%d</title><pubDate>Sat, 21 Nov 2026 08:00:00 GMT</pubDate></item>"
+                           % (i, i) for i in range(n)) + b"</channel></rss>")
+    parsed = P.parse_feed(doc(3000), BASE)
+    assert [e.guid for e in parsed.entries] == [f"g{i}" for i in range(3000)] and parsed.notice is None
+    parsed = P.parse_feed(doc(P.MAX_ENTRIES + 100), BASE)
     assert [e.guid for e in parsed.entries] == [f"g{i}" for i in range(P.MAX_ENTRIES)]
+    assert f"{P.MAX_ENTRIES + 100:,}" in parsed.notice

@@ -1,4 +1,4 @@
-"""The parse process (app.sync.engine): the same stored result as the parse thread, typed errors
+"""The parse process (app.sync.workers): the same stored result as the parse thread, typed errors
 that cross the process boundary intact, and a sync that survives its worker being killed."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from feedserver import CORPUS, feed_server  # noqa: F401 - fixture
 
 from app import errors
 from app.store import Store
-from app.sync import engine
+from app.sync import workers
 from app.sync import parse as P
 from app.sync import Syncer
 
@@ -27,10 +27,10 @@ FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".rss", ".atom", ".xm
 @pytest.fixture
 def parse_process(monkeypatch):
     """A fresh parse process per test (and none left behind)."""
-    engine._parse_process.shutdown()
-    monkeypatch.setattr(engine._parse_process, "failures", 0)
-    yield engine._parse_process
-    engine._parse_process.shutdown()
+    workers.parse_process.shutdown()
+    monkeypatch.setattr(workers.parse_process, "failures", 0)
+    yield workers.parse_process
+    workers.parse_process.shutdown()
 
 
 def serve_corpus(server, copies: int = 1) -> list[str]:
@@ -44,7 +44,7 @@ def serve_corpus(server, copies: int = 1) -> list[str]:
 
 
 def sync(tmp_path, name, server, paths, mode, monkeypatch, **run_kw):
-    monkeypatch.setenv(engine.PARSE_PROCESS_ENV, mode)
+    monkeypatch.setenv(workers.PARSE_PROCESS_ENV, mode)
     store = Store(tmp_path / f"{name}.sqlite")
     for p in paths:
         store.add_feed(server.url(p), now=T0)
@@ -92,7 +92,7 @@ def test_typed_errors_cross_the_process_boundary(parse_process, monkeypatch):
             back = pickle.loads(pickle.dumps(e))
             assert type(back) is cls and str(back) == str(e) and back.hint == e.hint and back.explain() == e.explain()
     # And through the real process: NotAFeed with the parser's message and the class's hint.
-    monkeypatch.setenv(engine.PARSE_PROCESS_ENV, "always")
+    monkeypatch.setenv(workers.PARSE_PROCESS_ENV, "always")
     pool = parse_process.get(1)
     assert pool is not None
     for body, match in ((b"<!doctype html><html><body>hi</body></html>", "HTML page"),
@@ -138,7 +138,7 @@ def test_a_killed_parse_process_costs_no_feed(tmp_path, feed_server, parse_proce
 
 
 def test_auto_mode_keeps_small_syncs_in_the_thread(tmp_path, feed_server, parse_process, monkeypatch):
-    paths = [p for p in serve_corpus(feed_server) if p.endswith((".rss", ".atom"))][: engine.PROCESS_MIN_BODIES - 1]
+    paths = [p for p in serve_corpus(feed_server) if p.endswith((".rss", ".atom"))][: workers.PROCESS_MIN_BODIES - 1]
     report, _ = sync(tmp_path, "small", feed_server, paths, "auto", monkeypatch)
     assert report.parsed_in_process == 0 and not report.failed
     assert parse_process.pid() is None  # no process started for it
@@ -167,10 +167,10 @@ ORPHAN_CHILD = """
 import os, sys, time
 sys.path.insert(0, {repo!r})
 os.environ["TIDINGS_PARSE_PROCESS"] = "always"
-from app.sync import engine
-pool = engine._parse_process.get(1)
-pool.submit(engine.parse_feed, engine._WARM_UP_FEED, "http://localhost/").result(timeout=60)
-print(engine._parse_process.pid(), flush=True)
+from app.sync import workers
+pool = workers.parse_process.get(1)
+pool.submit(workers.parse_feed, workers._WARM_UP_FEED, "http://localhost/").result(timeout=60)
+print(workers.parse_process.pid(), flush=True)
 time.sleep(60)
 """
 

@@ -4,10 +4,18 @@
         -> app.models.SyncReport
     app.sync.discover.discover(url, transport=None) -> list[(feed_url, title)]
 
-Modules: fetch (HTTP), parse (RSS/Atom/JSON Feed), extras (full text, image cache),
-discover (add by site URL), engine (the run).
+Modules: fetch (HTTP), parse (RSS/Atom/JSON Feed), decide (what is new, changed, a teaser, worth
+fetching: pure), extras (full text, image cache), workers (the store and parse threads, the parse
+process), discover (add by site URL), engine (the run). `Syncer` is imported lazily, so the store
+can use `decide` without loading the HTTP stack.
 """
 
-from app.sync.engine import Syncer
-
 __all__ = ["Syncer"]
+
+
+def __getattr__(name):
+    if name == "Syncer":
+        from app.sync.engine import Syncer
+
+        return Syncer
+    raise AttributeError(name)

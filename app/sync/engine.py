@@ -1,20 +1,13 @@
 """The sync run: fetch due feeds in parallel, parse and store each, then its offline extras.
 
-Threads and loops:
 - `Syncer.run` runs an asyncio loop in the calling thread (`asyncio.run`); `on_progress` is called
-  from that loop, so in the calling thread, once per finished feed.
-- CPU work (parsing, page extraction) runs in ONE parse thread, and every store read/write in ONE
-  store thread (both module-wide, FIFO): parsing overlaps downloads and SQLite work (lxml, expat,
-  nh3 and sqlite3 release the GIL), without parsing many feeds at once (memory), and writes never
-  contend with each other.
-- A sync with many feed bodies to parse (PROCESS_MIN_BODIES or more in one run) parses them in ONE
-  parse *process* instead (module-wide, started on first need with "spawn", kept for later syncs):
-  parsing plus the entries' plain text and hashes is most of a feed's CPU, and in the same process
-  the GIL serialises it with downloading and storing. Bytes go in, a ParsedFeed comes out. Until
-  the process is up (~0.3 s), and for small syncs, the parse thread does it. A dead or unusable
-  process never costs a feed: that feed is parsed in the thread, the process restarted (after
-  MAX_POOL_FAILURES in one app session, the thread does all parsing). TIDINGS_PARSE_PROCESS=
-  always|never|auto (default auto) overrides the choice, for tests and benchmarks.
+  from that loop, so in the calling thread, once per finished feed. Store work runs in the store
+  thread, parsing in the parse thread or process (app.sync.workers); what is new, changed or worth
+  fetching is decided by app.sync.decide.
+- Failure boundaries: each feed's fetch, parse and store, each article page and each image run in
+  their own. Whatever one of them raises is recorded on it (the feed's last error in plain words,
+  an image's error in the cache) and the run goes on; only what concerns the whole library (disk
+  full, the library locked, damaged or read-only) ends the run.
 - Each store write is one short transaction; none is held across network I/O. A feed's entries
   are saved before its ETag/Last-Modified, so a sync killed in between refetches (never misses)
   them, and pending full text / images are flags in the store that the next sync picks up.
@@ -24,118 +17,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from app.errors import FeedError, FetchFailed, NotAFeed, StoreError
+from app import normalise
+from app.errors import DiskFull, FeedError, FetchFailed, NotAFeed, StoreCorrupt, StoreLocked
 from app.models import Feed, FeedResult, SyncReport, utc_now
+from app.sync import decide
 from app.sync import extras as _extras
-from app.sync import parse_worker
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
 from app.sync.parse import parse_feed
+from app.sync.workers import PARSE_PROCESS_ENV, PROCESS_MIN_BODIES, parse_process, worker  # noqa: F401
+
+# What ends a run instead of being recorded on one feed: the library itself is in trouble.
+LIBRARY_ERRORS = (DiskFull, StoreLocked, StoreCorrupt, asyncio.CancelledError)
+
+
+def _unexpected(e: BaseException, doing: str) -> FeedError:
+    """Plain words for something no one expected while `doing` (a bug, or data nothing anticipated):
+    the feed fails with this, the others go on."""
+    return FeedError(f"Something went wrong {doing} ({type(e).__name__}); the other feeds were not affected.",
+                     "Tidings will try again at the next sync; if it keeps happening, the details are in the log.")
 
 log = logging.getLogger(__name__)
-
-_worker_lock = threading.Lock()
-_executors: dict[str, ThreadPoolExecutor] = {}
-
-
-def _worker(name: str = "store") -> ThreadPoolExecutor:
-    """The module's single-thread executors: "store" does every store read/write of a sync, "parse"
-    the CPU work (feed parsing, page extraction). Long-lived, so each keeps its store connection."""
-    with _worker_lock:
-        ex = _executors.get(name)
-        if ex is None:
-            ex = _executors[name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tidings-sync-{name}")
-        return ex
-
-
-PARSE_PROCESS_ENV = "TIDINGS_PARSE_PROCESS"
-PROCESS_MIN_BODIES = 8  # feed bodies fetched in one run before its parsing moves to the process
-MAX_POOL_FAILURES = 3  # parse processes lost in one app session before we stop starting them
-
-_WARM_UP_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>warm-up</title></channel></rss>'
-
-
-class _ParseProcess:
-    """The module's one parse process (a ProcessPoolExecutor of one "spawn" worker: never fork a
-    process that may have Qt's threads). Started lazily; `ready` once a first parse (which imports
-    the parsers) came back, so no feed waits for the process to start."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-        self._warm: Future | None = None
-        self.failures = 0
-
-    def mode(self) -> str:
-        mode = os.environ.get(PARSE_PROCESS_ENV, "auto").strip().lower()
-        return mode if mode in ("always", "never", "auto") else "auto"
-
-    def get(self, bodies: int) -> ProcessPoolExecutor | None:
-        """The pool to parse this run's `bodies`-th feed body in, or None: use the parse thread."""
-        mode = self.mode()
-        if mode == "never" or (mode == "auto" and bodies < PROCESS_MIN_BODIES):
-            return None
-        with self._lock:
-            if self.failures >= MAX_POOL_FAILURES:
-                return None
-            if self._pool is None:
-                try:
-                    self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                     initializer=parse_worker.init)
-                    self._warm = self._pool.submit(parse_feed, _WARM_UP_FEED, "http://localhost/")
-                except Exception:  # noqa: BLE001 - no process (a sandbox, no resources): parse in the thread
-                    log.warning("could not start the parse process; parsing in a thread", exc_info=True)
-                    self._pool, self._warm = None, None
-                    self.failures += 1
-                    return None
-            pool, warm = self._pool, self._warm
-        if mode == "auto" and not warm.done():
-            return None  # still starting: this feed goes to the thread
-        if warm.done() and (warm.cancelled() or warm.exception() is not None):
-            self.lost(pool, warm.exception() if not warm.cancelled() else None)
-            return None
-        return pool
-
-    def lost(self, pool: ProcessPoolExecutor, error: BaseException | None) -> None:
-        """`pool` broke (its worker died) or is unusable: drop it; the next get() starts another."""
-        with self._lock:
-            if self._pool is not pool:
-                return  # already replaced
-            self._pool, self._warm = None, None
-            self.failures += 1
-            n = self.failures
-        log.warning("the parse process failed (%s); %s", error or "cancelled",
-                    "restarting it" if n < MAX_POOL_FAILURES else "parsing in a thread from now on")
-        try:
-            pool.shutdown(wait=False, cancel_futures=True)
-        except Exception:  # noqa: BLE001 - it is broken already
-            pass
-
-    def shutdown(self) -> None:
-        """Stop the process (tests; the interpreter's exit does it too)."""
-        with self._lock:
-            pool, self._pool, self._warm = self._pool, None, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def pid(self) -> int | None:
-        """The worker's process id, once it runs (tests)."""
-        with self._lock:
-            procs = getattr(self._pool, "_processes", None) or {}
-            return next(iter(procs), None)
-
-
-_parse_process = _ParseProcess()
-
-
 
 Progress = Callable[[FeedResult, int, int], None]
 
@@ -201,11 +109,11 @@ class _Run:
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
-        return await asyncio.get_running_loop().run_in_executor(_worker("store"), fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(worker("store"), fn, *args)
 
     async def in_parser(self, fn, *args):
         """CPU work, in the parse thread: overlaps the store thread's SQLite work and the downloads."""
-        return await asyncio.get_running_loop().run_in_executor(_worker("parse"), fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(worker("parse"), fn, *args)
 
     async def parse(self, resp: Response):
         """A fetched feed body -> ParsedFeed: in the parse process when this run has many bodies to
@@ -213,7 +121,7 @@ class _Run:
         (Sharing a backlog between the two measured slower: the thread's parsing holds the GIL the
         downloads and the store thread need.)"""
         self.bodies_fetched += 1
-        pool = _parse_process.get(self.bodies_fetched)
+        pool = parse_process.get(self.bodies_fetched)
         if pool is not None:
             parsed = await self._parse_in_process(pool, resp)
             if parsed is not None:
@@ -226,12 +134,12 @@ class _Run:
         try:
             future = pool.submit(parse_feed, resp.body, resp.url, resp.content_type)
         except (BrokenExecutor, RuntimeError) as e:  # broken, or shut down meanwhile
-            _parse_process.lost(pool, e)
+            parse_process.lost(pool, e)
             return None
         try:
             return await asyncio.wrap_future(future)
         except BrokenExecutor as e:  # the worker died (killed, out of memory): parse it here
-            _parse_process.lost(pool, e)
+            parse_process.lost(pool, e)
             return None
 
     async def main(self) -> None:
@@ -259,7 +167,7 @@ class _Run:
                     except TimeoutError:
                         continue
                     pending.discard(t)
-                    result = t.result()  # a StoreError (disk full, locked) ends the run here
+                    result = t.result()  # only LIBRARY_ERRORS get here: they end the run
                     self.report.results.append(result)
                     done_count += 1
                     if self.on_progress is not None:
@@ -289,11 +197,18 @@ class _Run:
     # --- one feed -------------------------------------------------------------------------------
 
     async def one(self, feed: Feed) -> FeedResult:
-        result = await self.fetch_and_store(feed)
+        """One feed, in its own failure boundary: whatever its data makes fail is recorded on it."""
+        try:
+            result = await self.fetch_and_store(feed)
+        except LIBRARY_ERRORS:
+            raise
+        except Exception as e:  # noqa: BLE001 - one feed's trouble is recorded on that feed only
+            log.exception("syncing %s failed", feed.url)
+            result = await self.in_worker(self.record_error, feed, _unexpected(e, "storing the feed's articles"))
         if self.s.extras and not self.cancel.is_set():
             try:
                 await self.offline_extras(feed)
-            except (StoreError, asyncio.CancelledError):
+            except LIBRARY_ERRORS:
                 raise
             except Exception:  # noqa: BLE001 - extras must never break the sync
                 log.exception("offline extras failed for feed %s", feed.url)
@@ -310,7 +225,7 @@ class _Run:
                                               max_bytes=self.s.feed_max_bytes)
             except FeedError as e:
                 return await self.in_worker(self.record_error, feed, e)
-            except (StoreError, asyncio.CancelledError):
+            except LIBRARY_ERRORS:
                 raise
             except Exception as e:  # noqa: BLE001 - a bug in fetching must not stop the other feeds
                 log.exception("fetching %s failed", feed.url)
@@ -362,8 +277,10 @@ class _Run:
         now = self.s.clock()
         saved = self.store.save_entries(feed.id, parsed, now=now)
         # After the entries: a sync killed in between refetches them instead of getting a 304.
-        self.store.record_fetch_ok(feed.id, now=now, etag=resp.headers.get("etag"),
-                                   last_modified=resp.headers.get("last-modified"), new_url=resp.permanent_url)
+        # Header values only when safe to send back (a non-ASCII ETag stored once broke every later fetch).
+        self.store.record_fetch_ok(feed.id, now=now, etag=normalise.header_token(resp.headers.get("etag")),
+                                   last_modified=normalise.http_date(resp.headers.get("last-modified")),
+                                   new_url=resp.permanent_url, notice=parsed.notice)
         self._look_for_offline_work(feed, changed=bool(saved.new or saved.updated))
         title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
@@ -383,8 +300,11 @@ class _Run:
         if feed.fetch_full_text:
             pending = known[0] if known is not None else await self.in_worker(
                 self.store.pending_fulltext, [feed.id], self.s.max_pages_per_feed)
-            if pending:
-                done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in pending if url))
+            fetch, skip = decide.pages_to_fetch(pending or [])
+            for aid in skip:  # no usable address: that article keeps the feed's text
+                await self.in_worker(self.store.set_fulltext, aid, None, None)
+            if fetch:
+                done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in fetch))
                 counts[0] += sum(done)
                 known = None  # extracted pages may show images: ask again
         if feed.fetch_images and self.s.image_dir is not None and not self.cancel.is_set():
@@ -395,9 +315,20 @@ class _Run:
                 counts[1] += sum(done)
 
     async def fulltext(self, article_id: int, url: str) -> int:
-        assert self.fetcher is not None
+        """One article's page, in its own failure boundary: 1 if its text was stored."""
         if self.cancel.is_set():
             return 0
+        try:
+            return await self._fulltext(article_id, url)
+        except LIBRARY_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - one page's trouble costs that page only
+            log.warning("full text for %s failed; the article keeps the feed's text", url, exc_info=True)
+            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            return 0
+
+    async def _fulltext(self, article_id: int, url: str) -> int:
+        assert self.fetcher is not None
         try:
             page = await _extras.fetch_page(self.fetcher, url)
         except FeedError as e:
@@ -418,12 +349,11 @@ class _Run:
     async def images(self, article_id: int, urls: list[str]) -> int:
         if self.cancel.is_set():
             return 0
-        urls = urls[: _extras.MAX_IMAGES_PER_ARTICLE]
+        urls = urls[: decide.MAX_IMAGES_PER_ARTICLE]
         cached = await self.in_worker(self.store.cached_images, urls)
-        to_fetch = [u for u in urls if u not in cached]
+        to_fetch, known = decide.images_to_fetch(urls, cached)
         results = await asyncio.gather(*(self.image(u) for u in to_fetch))
         fetched = dict(zip(to_fetch, results))
-        known = [u for u in urls if cached.get(u)]
 
         await self.in_worker(lambda: self.store.record_images(article_id, fetched, known, now=self.s.clock()))
         return sum(1 for r in results if r[0])
@@ -432,6 +362,16 @@ class _Run:
         assert self.fetcher is not None and self.s.image_dir is not None
         task = self.image_tasks.get(url)
         if task is None:  # the same image in several articles is fetched once per run
-            task = self.image_tasks[url] = asyncio.ensure_future(
-                _extras.fetch_image(self.fetcher, url, self.s.image_dir))
+            task = self.image_tasks[url] = asyncio.ensure_future(self._image(url))
         return await asyncio.shield(task)
+
+    async def _image(self, url: str):
+        """One image, in its own failure boundary: its error is recorded with it in the cache."""
+        assert self.fetcher is not None and self.s.image_dir is not None
+        try:
+            return await _extras.fetch_image(self.fetcher, url, self.s.image_dir)
+        except LIBRARY_ERRORS:
+            raise
+        except Exception as e:  # noqa: BLE001 - one image's trouble costs that image only
+            log.warning("image %s failed", url, exc_info=True)
+            return None, None, None, f"Something went wrong fetching the image ({type(e).__name__})."

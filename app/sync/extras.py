@@ -12,6 +12,7 @@ import logging
 import os
 from pathlib import Path
 
+from app import urls
 from app.errors import BadAddress, FeedError, FeedGone, FetchFailed, TooLarge
 from app.html import html_to_text, sanitize
 from app.sync.fetch import IMAGE_ACCEPT, IMAGE_MAX_BYTES, PAGE_ACCEPT, PAGE_MAX_BYTES, Fetcher
@@ -19,7 +20,7 @@ from app.sync.parse import charset_of
 
 log = logging.getLogger(__name__)
 
-MAX_IMAGES_PER_ARTICLE = 40
+from app.sync.decide import MAX_IMAGES_PER_ARTICLE  # noqa: E402,F401 - decided there
 
 # Image types we cache, with their file extension. No SVG: it can carry scripts.
 IMAGE_TYPES = {
@@ -105,8 +106,8 @@ def image_relpath(url: str, ext: str) -> str:
 
 async def fetch_image(fetcher: Fetcher, url: str, image_dir: Path) -> tuple[str | None, str | None, int | None, str | None]:
     """Download one image into the cache: (relpath, type, size, error)."""
-    if not url.startswith(("http://", "https://")):
-        return None, None, None, "Not an http(s) image."
+    if urls.valid(url) is None:  # checked here too: a bad address costs this image only
+        return None, None, None, "The image address is not a valid http(s) address."
     try:
         resp = await fetcher.get(url, max_bytes=IMAGE_MAX_BYTES, accept=IMAGE_ACCEPT, what="image",
                                  content_types=("image/",))

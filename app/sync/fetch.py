@@ -27,7 +27,7 @@ try:  # httpcore runs `import sniffio` for every request and falls back to async
 except ImportError:  # a failed import is not cached: each one searched sys.path again (~0.4 ms a feed)
     sys.modules.setdefault("sniffio", None)  # now it fails at once, the same way
 
-from app import __version__
+from app import __version__, normalise, urls
 from app.errors import BadAddress, FeedGone, FetchFailed, RateLimited, TooLarge
 
 FEED_MAX_BYTES = 10 * 1024 * 1024
@@ -288,6 +288,9 @@ class Fetcher:
         `content_types`: if given, a 2xx whose Content-Type does not start with one of these is
         refused before its body is read."""
         assert self._client is not None and self._all is not None
+        # Only values safe to send (a stored non-ASCII ETag once made every request fail locally).
+        etag = normalise.header_token(etag)
+        last_modified = normalise.http_date(last_modified)
         seen = {url}
         deadline_at: float | None = None  # one deadline for the whole chain, from the first byte asked for
         permanent = True
@@ -298,8 +301,7 @@ class Fetcher:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
-            if not current.startswith(("http://", "https://")):
-                raise BadAddress(f"Tidings cannot fetch this kind of address ({current[:80]}).")
+            current = urls.check(current)  # BadAddress: only this request fails, in plain words
             async with self._all, self._host_sem(current):
                 dead = self._unreachable.get(host_of(current))
                 if dead:
@@ -324,7 +326,10 @@ class Fetcher:
                 return resp
             if status not in (301, 308):
                 permanent = False
-            nxt = urljoin(current, location)
+            try:
+                nxt = urljoin(current, location)
+            except ValueError:
+                raise BadAddress(f"The site redirected to an address that is not valid ({location[:80]}).") from None
             if nxt in seen:
                 raise FetchFailed(f"The address redirects in a loop ({host_of(current)}).")
             seen.add(nxt)

@@ -22,15 +22,19 @@ import json
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
 
-
+from app import normalise, urls
 from app.html import html_to_text, sanitize
 from app.errors import NotAFeed
 from app.hashing import entry_hash
 from app.models import Enclosure, ParsedEntry, ParsedFeed
 
-MAX_ENTRIES = 2000  # a feed with more than this is cut (newest-first feeds lose only old items)
+# A feed is cut by bytes: its entries are kept, in feed order (newest first in nearly every feed),
+# until their markup passes ENTRIES_MAX_BYTES; MAX_ENTRIES is only a guard on time (fastfeedparser
+# spends ~1 ms guessing a date from the guid of each undated entry). A cut feed says so
+# (ParsedFeed.notice, shown on the feed).
+ENTRIES_MAX_BYTES = 8 * 1024 * 1024
+MAX_ENTRIES = 5000
 TOLERANT_MAX_BYTES = 1024 * 1024  # malformed XML above this is not handed to feedparser (slow on junk)
 
 _TAG = re.compile(r"<[^>]*>")
@@ -45,7 +49,7 @@ def plain(text: str | None) -> str:
         text = _TAG.sub("", text)
     if "&" in text:
         text = _html.unescape(text)
-    return _WS.sub(" ", text).strip()
+    return normalise.line(text)
 
 
 # --- dates ------------------------------------------------------------------------------------------
@@ -98,7 +102,7 @@ def parse_date(value) -> datetime | None:
 def derive_guid(guid: str | None, link: str | None, title: str, published: datetime | None,
                 summary: str) -> str:
     """The feed's id; else the entry link (both parsers agree on that); else a hash of what is there."""
-    guid = (guid or "").strip()
+    guid = normalise.text(guid).strip()
     if guid:
         return guid[:2000]
     if link:
@@ -216,15 +220,45 @@ def feed_title(body: bytes, url: str, content_type: str | None = None) -> str:
 
 
 def prepare(parsed: ParsedFeed) -> ParsedFeed:
-    """Fill each entry's derived fields the store needs: the plain text of its body and its content
+    """Normalise what the feed gave (app.normalise: valid Unicode, single-line titles and authors
+    without controls or bidi overrides, clamped numbers, valid URLs), cap the entries by bytes, and
+    fill each entry's derived fields the store needs: the plain text of its body and its content
     hash. CPU work that belongs with parsing (it runs where parsing runs: the parse thread or the
     parse process), so the store thread only writes."""
+    parsed.title = normalise.line(parsed.title, 500)
+    parsed.site_url = urls.valid(parsed.site_url) if parsed.site_url else None
+    _cap_entries(parsed)
     for e in parsed.entries:
+        e.guid = normalise.text(e.guid)[:2000] or derive_guid(None, e.url, e.title, e.published, e.summary)
+        e.url = urls.valid(e.url) if e.url else None
+        e.title = normalise.line(e.title, 2000)
+        e.authors = normalise.line(e.authors, 500)
+        e.summary = normalise.text(e.summary)
+        e.content_html = normalise.text(e.content_html)
         if e.text is None:
             e.text = html_to_text(e.content_html or e.summary)
         if e.content_hash is None:
             e.content_hash = entry_hash(e)
     return parsed
+
+
+def _cap_entries(parsed: ParsedFeed) -> None:
+    """Keep the entries, in feed order, until their HTML passes ENTRIES_MAX_BYTES (or MAX_ENTRIES);
+    say so on the feed when some are left out."""
+    total = parsed.total_entries or len(parsed.entries)
+    size = 0
+    keep = len(parsed.entries)
+    for i, e in enumerate(parsed.entries):
+        size += len(e.summary) + len(e.content_html) + len(e.title) + 200
+        if size > ENTRIES_MAX_BYTES or i >= MAX_ENTRIES:
+            keep = i
+            break
+    if keep < len(parsed.entries):
+        del parsed.entries[keep:]
+    if len(parsed.entries) < total and not parsed.notice:
+        parsed.notice = (f"Only the first {len(parsed.entries):,} of its {total:,} entries were kept: the feed "
+                         f"is larger than Tidings stores at once ({ENTRIES_MAX_BYTES // (1024 * 1024)} MB or "
+                         f"{MAX_ENTRIES:,} entries). The rest were left out.")
 
 
 def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
@@ -237,7 +271,7 @@ def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         return parse_json_feed(body, url, content_type)
     body = defuse_xml(body)
     body = _transcode_for_http_charset(body, content_type)
-    body = _cut_entries(body, MAX_ENTRIES)
+    body, total = _cut_entries(body)
     well_formed = kind == "xml" and _well_formed(body)
     big = len(body) > TOLERANT_MAX_BYTES
     if well_formed or big:
@@ -248,32 +282,51 @@ def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         except Exception:  # noqa: BLE001 - the tolerant path decides
             parsed = None
         if parsed is not None:
+            parsed.total_entries = total
             return parsed
         if big and not well_formed:
             raise NotAFeed(f"Not a feed: the XML is malformed, and too large to repair "
                            f"(over {TOLERANT_MAX_BYTES // (1024 * 1024)} MB).")
-    return _parse_feedparser(body, url, content_type)
+    parsed = _parse_feedparser(body, url, content_type)
+    parsed.total_entries = total
+    return parsed
 
 
 _ROOT_CLOSERS = ((b"<rss", b"</channel></rss>"), (b"<feed", b"</feed>"))
 
 
-def _cut_entries(body: bytes, limit: int) -> bytes:
-    """Keep the first `limit` items of a feed with more (the rest would cost time and be cut
-    anyway): per-item work in the parsers can be ~1 ms (e.g. dates guessed from guids)."""
+def _cut_entries(body: bytes, max_bytes: int | None = None, limit: int | None = None) -> tuple[bytes, int | None]:
+    """(body, items in the feed): a feed whose items pass `max_bytes` of markup or `limit` items is
+    cut after the last item that fits, before parsing (the rest would cost time and be cut anyway;
+    per-item work in the parsers can be ~1 ms, e.g. dates guessed from guids). The count is None
+    when the feed was not cut."""
+    max_bytes = ENTRIES_MAX_BYTES if max_bytes is None else max_bytes
+    limit = MAX_ENTRIES if limit is None else limit
     for close in (b"</item>", b"</entry>"):
-        if body.count(close) <= limit:
+        count = body.count(close)
+        if count == 0:
             continue
+        first = body.find(close)
+        if count <= limit and len(body) - first <= max_bytes:
+            return body, None
         pos = -1
-        for _ in range(limit):
-            pos = body.find(close, pos + 1)
+        kept = 0
+        start_items = max(body.find(b"<item" if close == b"</item>" else b"<entry"), 0)  # bytes count from here
+        while kept < limit:
+            nxt = body.find(close, pos + 1)
+            if nxt < 0 or (kept and nxt + len(close) - start_items > max_bytes):
+                break
+            pos = nxt
+            kept += 1
+        if kept >= count:
+            return body, None
         head = body[: pos + len(close)]
         start = head[:4096]
         for opener, closer in _ROOT_CLOSERS:
             if opener in start:
-                return head + closer
-        return head
-    return body
+                return head + closer, count
+        return head, count
+    return body, None
 
 
 def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
@@ -361,16 +414,8 @@ def _alternate(links) -> str | None:
 
 
 def _abs_link(link, base: str | None) -> str | None:
-    if not link or not isinstance(link, str):
-        return None
-    link = link.strip()
-    if not link:
-        return None
-    if base and not link.startswith(("http://", "https://")):
-        link = urljoin(base, link)
-    if not link.startswith(("http://", "https://")):
-        return None
-    return link[:4000]
+    """A link from the feed made absolute and validated (app.urls); None when it is not usable."""
+    return urls.join(base, link)
 
 
 def _authors(e) -> str:
@@ -397,12 +442,9 @@ def _enclosures(items, base: str) -> list[Enclosure]:
         href = _abs_link(x.get("url") or x.get("href"), base)
         if not href:
             continue
-        length = x.get("length")
-        try:
-            length = int(length) if length not in (None, "") else None
-        except (TypeError, ValueError):
-            length = None
-        out.append(Enclosure(url=href, type=(x.get("type") or None), length=length))
+        length = normalise.clamp_int(x.get("length"))  # it must fit SQLite's 64-bit INTEGER
+        ctype = normalise.line(x.get("type") if isinstance(x.get("type"), str) else "", 200)
+        out.append(Enclosure(url=href, type=ctype or None, length=length))
     return list({e.url: e for e in out}.values())
 
 
@@ -464,7 +506,7 @@ def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> P
     feed_authors = _json_authors(data)
     entries = []
     items = data.get("items") if isinstance(data.get("items"), list) else []
-    for item in items[:MAX_ENTRIES]:
+    for item in items[:MAX_ENTRIES + 1]:
         if not isinstance(item, dict):
             continue
         link = _abs_link(_s(item.get("url")), site or url) or _abs_link(_s(item.get("external_url")), site or url)
@@ -483,7 +525,7 @@ def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> P
         published = parse_date(_s(item.get("date_published")))
         updated = parse_date(_s(item.get("date_modified")))
         raw_id = item.get("id")
-        guid = str(raw_id) if isinstance(raw_id, (str, int, float)) and not isinstance(raw_id, bool) else ""
+        guid = normalise.text(str(raw_id)) if isinstance(raw_id, (str, int, float)) and not isinstance(raw_id, bool) else ""
         encl = []
         for a in item.get("attachments") or []:
             if isinstance(a, dict):
@@ -495,11 +537,11 @@ def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> P
             published=published or updated, updated=updated,
             summary=summary, content_html=content_html, enclosures=_enclosures(encl, base),
         ))
-    return ParsedFeed(title=plain(_s(data.get("title"))), site_url=site, entries=entries)
+    return ParsedFeed(title=plain(_s(data.get("title"))), site_url=site, entries=entries, total_entries=len(items))
 
 
 def _s(v) -> str:
-    return v if isinstance(v, str) else ""
+    return normalise.text(v) if isinstance(v, str) else ""  # JSON may carry lone surrogates ("\ud800")
 
 
 def _json_authors(obj: dict) -> str:

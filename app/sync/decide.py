@@ -1,0 +1,107 @@
+"""The sync's decisions, in one place, as pure functions over plain data: no SQLite, no network,
+no clock (after lemon24/reader's Decider, which "does not interact with any dependencies, only
+processes data"). The store writes what these decide; the engine fetches what these pick.
+
+    is_teaser(text, url)                 is an entry's own text too short to read: fetch its page?
+    derive(entry)                        an entry's plain text and content hash (the parser fills them)
+    plan_entries(entries, existing, ...) which entries are new, which changed, and their offline flags
+    feed_update(parsed, title, site_url) the feed's title / site address to store, or None
+    pages_to_fetch(pending, limit)       article pages worth asking for (valid addresses), and the rest
+    images_to_fetch(urls, cached, limit) which of an article's images to download, which are known
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from app import urls as _urls
+from app.hashing import entry_hash
+from app.html import html_to_text
+from app.models import ParsedEntry, ParsedFeed
+
+# A feed entry whose own text is shorter than this is a teaser: fetch the page for offline reading.
+TEASER_CHARS = 600
+MAX_IMAGES_PER_ARTICLE = 40
+
+
+def is_teaser(text: str, url: str | None) -> bool:
+    return len(text) < TEASER_CHARS and bool(url)
+
+
+def shows_images(html: str) -> bool:
+    return "<img" in html.lower()
+
+
+def derive(e: ParsedEntry) -> tuple[str, str]:
+    """(plain text, content hash) of an entry: what the parser computed, else computed here (for
+    entries made by hand, e.g. in tests)."""
+    text = e.text if e.text is not None else html_to_text(e.content_html or e.summary)
+    return text, e.content_hash or entry_hash(e)
+
+
+@dataclass
+class EntryPlan:
+    """One entry to write: `article_id` None for a new one, else the stored article it changes."""
+
+    entry: ParsedEntry
+    article_id: int | None
+    text: str
+    content_hash: str
+    needs_fulltext: bool
+    needs_images: bool
+
+    @property
+    def is_new(self) -> bool:
+        return self.article_id is None
+
+
+def plan_entries(entries: Iterable[ParsedEntry], existing: Mapping[str, tuple[int, str]], *,
+                 fetch_full_text: bool, fetch_images: bool) -> list[EntryPlan]:
+    """What to write for a feed's entries. `existing`: guid -> (article id, stored content hash).
+    The same guid twice in one feed: the first wins. Unchanged entries (same hash) are left alone."""
+    plans: list[EntryPlan] = []
+    seen: set[str] = set()
+    for e in entries:
+        if e.guid in seen:
+            continue
+        seen.add(e.guid)
+        text, digest = derive(e)
+        known = existing.get(e.guid)
+        if known is not None and known[1] == digest:
+            continue
+        body = e.content_html or e.summary
+        plans.append(EntryPlan(
+            entry=e, article_id=known[0] if known is not None else None, text=text, content_hash=digest,
+            needs_fulltext=fetch_full_text and is_teaser(text, e.url),
+            needs_images=fetch_images and shows_images(body),
+        ))
+    return plans
+
+
+def feed_update(parsed: ParsedFeed, title: str, site_url: str | None) -> tuple[str, str | None] | None:
+    """(title, site_url) to store when the feed's own title or site address changed, else None."""
+    if (parsed.title and parsed.title != title) or (parsed.site_url and parsed.site_url != site_url):
+        return parsed.title or title, parsed.site_url or site_url
+    return None
+
+
+def pages_to_fetch(pending: Sequence[tuple[int, str | None]]) -> tuple[list[tuple[int, str]], list[int]]:
+    """(articles whose page to fetch, with a valid address; articles to mark done: no usable address).
+    A link that is not a valid URL costs only its own article's full text."""
+    fetch, skip = [], []
+    for article_id, url in pending:
+        good = _urls.valid(url) if url else None
+        if good:
+            fetch.append((article_id, good))
+        else:
+            skip.append(article_id)
+    return fetch, skip
+
+
+def images_to_fetch(image_urls: Sequence[str], cached: Mapping[str, str | None],
+                    limit: int = MAX_IMAGES_PER_ARTICLE) -> tuple[list[str], list[str]]:
+    """(URLs to download, URLs the cache already holds a file for), for one article's first `limit`
+    images. URLs the cache knows as failed are not asked again."""
+    wanted = list(image_urls)[:limit]
+    return [u for u in wanted if u not in cached], [u for u in wanted if cached.get(u)]
