@@ -2,6 +2,11 @@
 
 Exit codes: 0 done (a sync with some failed feeds is still done), 1 an error the person can act
 on (printed with what to do), 2 bad usage, 3 a bug (logged with its traceback).
+
+Arguments are checked by the parser (exit 2 with the reason): dates Tidings can handle, ids and
+limits SQLite can hold, http(s) addresses with a valid host and port. Files and folders that
+cannot be read or written are exit 1 with the reason. Text from feeds is printed through
+`app.normalise.printable`: terminal escapes and bidi overrides never reach the terminal raw.
 """
 
 from __future__ import annotations
@@ -9,14 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from app import __version__
+from app import __version__, urls
 from app.core import Tidings, default_data_dir, make_tidings
-from app.errors import TidingsError
+from app.errors import BadAddress, StoreError, TidingsError
 from app.models import ArticleQuery, FeedResult
+from app.normalise import SQLITE_MAX_INT, printable as _p
 
 log = logging.getLogger("tidings")
 
@@ -30,44 +37,44 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("add", help="subscribe to a feed URL or a site page (its feed is discovered)")
-    c.add_argument("url")
+    c.add_argument("url", type=_url)
     c.add_argument("--folder")
     c = sub.add_parser("import", help="subscribe to the feeds in an OPML file")
     c.add_argument("file", type=Path)
     c = sub.add_parser("export", help="write subscriptions as OPML (to FILE or stdout)")
     c.add_argument("file", type=Path, nargs="?")
     c = sub.add_parser("sync", help="fetch new articles (progress on stderr)")
-    c.add_argument("--feed", type=int, action="append", dest="feeds", metavar="ID")
+    c.add_argument("--feed", type=_id, action="append", dest="feeds", metavar="ID")
     c.add_argument("--timed", action="store_true",
                    help="as a timer would (cron): skip feeds backing off after errors")
     c = sub.add_parser("feeds", help="list subscriptions")
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("feed-options", help="show or change a feed's offline reading (full text, images)")
-    c.add_argument("id", type=int)
+    c.add_argument("id", type=_id)
     c.add_argument("--full-text", action=argparse.BooleanOptionalAction, default=None,
                    help="fetch each article's page when the feed gives only a teaser")
     c.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
                    help="download the images articles show")
     c = sub.add_parser("articles", help="list articles, newest first")
-    c.add_argument("--feed", type=int, metavar="ID")
+    c.add_argument("--feed", type=_id, metavar="ID")
     c.add_argument("--unread", action="store_true")
     c.add_argument("--starred", action="store_true")
     c.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="published (or, undated, first seen) on/after this local day")
-    c.add_argument("--limit", type=int)
+    c.add_argument("--limit", type=_count)
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("show", help="print a stored article as plain text (works offline)")
-    c.add_argument("id", type=int)
+    c.add_argument("id", type=_id)
     c = sub.add_parser("search", help="full-text search over title, author and text")
     c.add_argument("query")
-    c.add_argument("--limit", type=int, default=100)
+    c.add_argument("--limit", type=_count, default=100)
     c.add_argument("--json", action="store_true")
     c = sub.add_parser("mark-read", help="mark articles read: IDs, a whole feed, or everything")
-    c.add_argument("ids", type=int, nargs="*")
-    c.add_argument("--feed", type=int, metavar="ID")
+    c.add_argument("ids", type=_id, nargs="*")
+    c.add_argument("--feed", type=_id, metavar="ID")
     c.add_argument("--all", action="store_true")
     c.add_argument("--unread", action="store_true", help="mark the IDs unread instead")
     c = sub.add_parser("star", help="star articles (--off to unstar)")
-    c.add_argument("ids", type=int, nargs="+")
+    c.add_argument("ids", type=_id, nargs="+")
     c.add_argument("--off", action="store_true")
     c = sub.add_parser("screenshot", help="render the main window offscreen to a PNG")
     c.add_argument("file", type=Path)
@@ -89,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
+    if data_dir.exists() and not data_dir.is_dir():
+        print(f"tidings: the data folder {_p(str(data_dir))} is a file, not a folder.", file=sys.stderr)
+        print("Pick a folder with --data-dir (or TIDINGS_DATA_DIR).", file=sys.stderr)
+        return 1
     _setup_logging(data_dir, args.verbose)
     if args.command is None:
         from ui.main import main as gui_main  # the desktop app; app/ itself never imports Qt
@@ -105,9 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         with make_tidings(data_dir) as t:
             return handler(t, args) or 0
     except TidingsError as e:
-        print(f"tidings: {e}", file=sys.stderr)
+        print(f"tidings: {_p(str(e))}", file=sys.stderr)
         if e.hint:
-            print(e.hint, file=sys.stderr)
+            print(_p(e.hint), file=sys.stderr)
+        return 1
+    except OSError as e:  # the data folder cannot be made or read (permissions, a file in the way)
+        print(f"tidings: the data folder {_p(str(data_dir))} cannot be used: {_p(e.strerror or str(e))}.",
+              file=sys.stderr)
+        print("Pick a folder you can write to with --data-dir (or TIDINGS_DATA_DIR).", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("tidings: interrupted; everything saved so far is kept.", file=sys.stderr)
@@ -124,14 +140,14 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_add(t: Tidings, args) -> int:
     found = t.discover(args.url)
     feed = t.subscribe(found[0][0], folder=args.folder, title=found[0][1])
-    print(f"Subscribed to {feed.title} <{feed.url}> (feed {feed.id}).")
+    print(_p(f"Subscribed to {feed.title} <{feed.url}> (feed {feed.id})."))
     for url, title in found[1:]:
-        print(f"  The site also offers: {title or url} <{url}>", file=sys.stderr)
+        print(_p(f"  The site also offers: {title or url} <{url}>"), file=sys.stderr)
     return 0
 
 
 def cmd_import(t: Tidings, args) -> int:
-    added = t.import_opml(args.file)
+    added = t.import_opml(_read_file(args.file))
     print(f"Imported {added} new feed{'s' if added != 1 else ''} ({len(t.feeds())} in all).")
     return 0
 
@@ -139,7 +155,7 @@ def cmd_import(t: Tidings, args) -> int:
 def cmd_export(t: Tidings, args) -> int:
     text = t.export_opml()
     if args.file:
-        args.file.write_text(text, encoding="utf-8")
+        _write_file(args.file, text)
         print(f"Wrote {len(t.feeds())} feeds to {args.file}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -158,7 +174,7 @@ def cmd_sync(t: Tidings, args) -> int:
             what = f"{r.new} new" + (f", {r.updated} updated" if r.updated else "")
         if r.fulltext or r.images:  # offline reading: pages and images fetched for this feed's articles
             what += f" ({r.fulltext} full text{'s' if r.fulltext != 1 else ''}, {r.images} image{'s' if r.images != 1 else ''})"
-        print(f"[{done}/{total}] {r.title or r.url}: {what}", file=sys.stderr, flush=True)
+        print(_p(f"[{done}/{total}] {r.title or r.url}: {what}"), file=sys.stderr, flush=True)
 
     report = t.sync(args.feeds, on_progress=progress, automatic=args.timed)
     indexed = t.update_search()
@@ -177,14 +193,14 @@ def cmd_feeds(t: Tidings, args) -> int:
     for f in feeds:
         flag = "  ! " + f.last_error if f.last_error else ""
         folder = f"[{f.folder}] " if f.folder else ""
-        print(f"{f.id:>5}  {f.unread:>5} unread  {folder}{f.title} <{f.url}>{flag}")
+        print(_p(f"{f.id:>5}  {f.unread:>5} unread  {folder}{f.title} <{f.url}>{flag}"))
     return 0
 
 
 def cmd_feed_options(t: Tidings, args) -> int:
     t.set_feed_options(args.id, fetch_full_text=args.full_text, fetch_images=args.images)
     f = t.feed(args.id)
-    print(f"{f.title}: full text {'on' if f.fetch_full_text else 'off'}, images {'on' if f.fetch_images else 'off'}.")
+    print(_p(f"{f.title}: full text {'on' if f.fetch_full_text else 'off'}, images {'on' if f.fetch_images else 'off'}."))
     return 0
 
 
@@ -202,14 +218,14 @@ def cmd_show(t: Tidings, args) -> int:
     a = t.article(args.id)
     from app.html import html_to_text
 
-    print(a.title)
-    print(f"{a.feed_title}" + (f" · {a.authors}" if a.authors else "") + f" · {_local(a.date)}")
+    print(_p(a.title))
+    print(_p(f"{a.feed_title}" + (f" · {a.authors}" if a.authors else "") + f" · {_local(a.date)}"))
     if a.url:
-        print(a.url)
+        print(_p(a.url))
     print()
-    print(a.text or html_to_text(a.content_html or a.summary))
+    print(_p(a.text or html_to_text(a.content_html or a.summary)))
     for e in a.enclosures:
-        print(f"\nAttachment: {e.url}" + (f" ({e.type})" if e.type else ""))
+        print(_p(f"\nAttachment: {e.url}" + (f" ({e.type})" if e.type else "")))
     if a.images:
         print(f"\n{len(a.images)} image(s) cached for offline reading.")
     return 0
@@ -221,7 +237,7 @@ def cmd_search(t: Tidings, args) -> int:
         _print_json([a.to_json() for a in t.articles_by_id(ids)])
         return 0
     if not ids:
-        print(f"Nothing matches “{args.query}”.", file=sys.stderr)
+        print(_p(f"Nothing matches “{args.query}”."), file=sys.stderr)
     _print_rows(t, ids)
     return 0
 
@@ -241,8 +257,9 @@ def cmd_mark_read(t: Tidings, args) -> int:
 
 
 def cmd_star(t: Tidings, args) -> int:
-    for i in args.ids:
-        t.set_starred(i, not args.off)
+    n = t.star(args.ids, not args.off)  # one transaction: all or none
+    print(f"{'Unstarred' if args.off else 'Starred'} {len(set(args.ids))} article{'s' if len(set(args.ids)) != 1 else ''}"
+          + ("" if n == len(set(args.ids)) else f" ({len(set(args.ids)) - n} already were)") + ".", file=sys.stderr)
     return 0
 
 
@@ -263,16 +280,25 @@ def cmd_digest(t: Tidings, args) -> int:
         elif ev.kind == "progress" and tty and ev.total:
             print(f"\rWriting the digest: {ev.done}/{ev.total} stories", end="", file=sys.stderr, flush=True)
 
-    d = t.digest(args.date, style=args.style, model=args.model, folders=args.folders,
-                 since_last=args.since_last, extractive=args.extractive, on_event=on_event)
+    unsaved: StoreError | None = None
+    try:
+        d = t.digest(args.date, style=args.style, model=args.model, folders=args.folders,
+                     since_last=args.since_last, extractive=args.extractive, on_event=on_event)
+    except StoreError as e:
+        if getattr(e, "digest", None) is None:
+            raise
+        d, unsaved = e.digest, e  # written, but the library was busy or read-only: print it all the same
     if tty:
         print(file=sys.stderr)
-    if args.html:
-        args.html.write_text(t.digest_html(d), encoding="utf-8")
     if args.json:
         _print_json(d.to_json())
     else:
-        sys.stdout.write(t.digest_markdown(d))
+        sys.stdout.write(_p(t.digest_markdown(d)))
+    sys.stdout.flush()
+    if args.html:
+        _write_file(args.html, t.digest_html(d))  # after printing: a bad path never costs the digest
+    if unsaved is not None:
+        raise unsaved
     return 0
 
 
@@ -296,15 +322,45 @@ COMMANDS = {
 # --- helpers -------------------------------------------------------------------------------------
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
 def _print_json(value) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=1)
+    # json escapes C0 controls itself; C1 controls (8-bit CSI/OSC) and bidi overrides are escaped
+    # here too, so feed text never reaches a terminal raw (they can occur only inside strings).
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise TidingsError(f"{_p(str(path))} is a folder, not a file.", "Give the path of an OPML file.") from None
+    except FileNotFoundError:
+        raise TidingsError(f"There is no file {_p(str(path))}.", "Check the path and try again.") from None
+    except OSError as e:
+        raise TidingsError(f"Cannot read {_p(str(path))}: {e.strerror or e}.", "Check the path and its permissions.") from None
+
+
+def _write_file(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except FileNotFoundError:
+        raise TidingsError(f"Cannot write {_p(str(path))}: the folder {_p(str(path.parent))} does not exist.",
+                           "Create the folder first, or give another path.") from None
+    except IsADirectoryError:
+        raise TidingsError(f"Cannot write {_p(str(path))}: it is a folder.", "Give a file name.") from None
+    except OSError as e:
+        raise TidingsError(f"Cannot write {_p(str(path))}: {e.strerror or e}.",
+                           "Check the path and its permissions.") from None
 
 
 def _print_rows(t: Tidings, ids: list[int]) -> None:
     for r in t.article_rows(ids):
         flags = ("*" if r.starred else " ") + (" " if r.read else "•")
-        print(f"{r.id:>7} {flags} {_local(r.date)}  {r.feed_title[:24]:<24}  {r.title}")
+        print(_p(f"{r.id:>7} {flags} {_local(r.date)}  {r.feed_title[:24]:<24}  {r.title}"))
 
 
 def _local(d: datetime) -> str:
@@ -313,17 +369,67 @@ def _local(d: datetime) -> str:
 
 def _day(s: str) -> date:
     try:
-        return date.fromisoformat(s)
+        d = date.fromisoformat(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a date like 2026-11-21") from None
+    try:  # the local day's bounds must exist: the calendar's ends do not have a next day or a zone
+        if not 1900 <= d.year <= 9998:
+            raise OverflowError
+        datetime.combine(d, time.min).astimezone()
+        datetime.combine(d + timedelta(days=1), time.min).astimezone()
+    except (OverflowError, ValueError, OSError):
+        raise argparse.ArgumentTypeError(f"{s} is outside the dates Tidings handles (1900-01-01 to 9998-12-31)") from None
+    return d
+
+
+def _id(s: str) -> int:
+    """An id: a positive whole number SQLite can hold."""
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not an id (a whole number)") from None
+    if not 1 <= n <= SQLITE_MAX_INT:
+        raise argparse.ArgumentTypeError(f"{s} is not an id: ids are from 1 to {SQLITE_MAX_INT}")
+    return n
+
+
+def _count(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if not 1 <= n <= SQLITE_MAX_INT:
+        raise argparse.ArgumentTypeError(f"{s} is out of range: give a number from 1 to {SQLITE_MAX_INT}")
+    return n
+
+
+def _url(s: str) -> str:
+    """A feed or site address: http(s), feed:, or a bare host ("example.com/feed", tried as https)."""
+    raw = s.strip()
+    low = raw.lower()
+    if low.startswith("feed:"):
+        rest = raw[5:]
+        candidate = rest if rest.lower().startswith(("http://", "https://")) else "http://" + rest.lstrip("/")
+    elif "://" in raw or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)", raw):
+        candidate = raw  # has a scheme: it must be http(s)
+    else:
+        candidate = "https://" + raw
+    try:
+        urls.check(candidate)
+    except BadAddress as e:
+        raise argparse.ArgumentTypeError(_p(str(e))) from None
+    return raw
 
 
 def _size(s: str) -> tuple[int, int]:
     try:
         w, h = s.lower().split("x")
-        return int(w), int(h)
+        w, h = int(w), int(h)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a size like 1280x800") from None
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"{s} is out of range: width and height from 1 to 16384")
+    return w, h
 
 
 def _setup_logging(data_dir: Path, verbose: bool) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
+from app import urls
 from app.errors import FeedError, FetchFailed, NoFeedFound, NotAFeed
 from app.sync.fetch import FEED_ACCEPT, Fetcher
 from app.sync.parse import feed_title, plain, sniff
@@ -108,7 +109,10 @@ async def _try_feed(f: Fetcher, url: str) -> tuple[str, str] | None:
 
 
 def _origin(url: str) -> str | None:
-    p = urlsplit(url)
+    try:
+        p = urlsplit(url)
+    except ValueError:
+        return None
     if p.scheme in ("http", "https") and p.netloc:
         return f"{p.scheme}://{p.netloc}"
     return None
@@ -124,7 +128,7 @@ def alternates(body: bytes, base_url: str) -> list[tuple[str, str]]:
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return []
     base_el = doc.find(".//base[@href]")
-    base = urljoin(base_url, base_el.get("href")) if base_el is not None else base_url
+    base = (urls.join(base_url, base_el.get("href")) if base_el is not None else None) or base_url
     page_title = plain(doc.findtext(".//title") or "")
     out: list[tuple[str, str]] = []
     seen = set()
@@ -134,8 +138,8 @@ def alternates(body: bytes, base_url: str) -> list[tuple[str, str]]:
         href = (link.get("href") or "").strip()
         if "alternate" not in rel or ctype not in FEED_TYPES or not href:
             continue
-        feed_url = urljoin(base, href)
-        if not feed_url.startswith(("http://", "https://")) or feed_url in seen:
+        feed_url = urls.join(base, href)  # a malformed link is skipped, not a crash
+        if not feed_url or feed_url in seen:
             continue
         seen.add(feed_url)
         out.append((feed_url, plain(link.get("title")) or page_title or feed_url))
