@@ -59,12 +59,13 @@ class SaveResult:
 
 
 class Store:
+    digest_save_wait = 30.0  # seconds a finished digest waits for a busy library (save_digest)
+
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0, read_only: bool | None = None):
         """`read_only`: None (default) opens read-only by itself when the library cannot be written
         (a read-only folder, file or disk): reading works, every write raises StoreError saying so."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self.digest_save_wait = 30.0  # seconds a finished digest waits for a busy library (save_digest)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -636,9 +637,16 @@ class Store:
         return rows[0][0] if rows else None
 
     def cache_put(self, key: str, value: str) -> None:
-        with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO cache (key, value, created) VALUES (?, ?, ?)",
-                       (key, value, to_db(datetime.now(timezone.utc))))
+        """Remember `value`; a library busy in another process (or read-only) just skips it: a
+        cache must never cost the work it caches (e.g. a digest the model is writing)."""
+        if self.read_only:
+            return
+        try:
+            with self._write() as db:
+                db.execute("INSERT OR REPLACE INTO cache (key, value, created) VALUES (?, ?, ?)",
+                           (key, value, to_db(datetime.now(timezone.utc))))
+        except StoreLocked:
+            pass
 
     # --- digests ------------------------------------------------------------------------------------
 
