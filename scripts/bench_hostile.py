@@ -10,7 +10,7 @@ in child processes, and print: cases tried, crashes, hangs, data lost, peak memo
   crash, an OPML import that exits 0 lost data, any other code is counted as a wrong exit code);
 - fuzz: mutated corpus feeds through the parser in a child; anything but a ParsedFeed or a
   NotAFeed is a crash.
-Peak memory is the largest resident set of any child. `--code PATH` runs another checkout's app/
+Peak memory is the largest resident set (VmHWM) any child reports. `--code PATH` runs another checkout's app/
 (e.g. an export of an older commit) with this battery, for a before/after comparison.
 Target: 0 crashes / 0 hangs / 0 data lost, peak < 300 MB.
 """
@@ -49,12 +49,30 @@ class Tally:
         self.notes.append(f"{label}: {name} {detail}".rstrip())
 
 
-def run(code_dir: Path, args: list[str], tally: Tally, timeout: float, stdin: bytes | None = None):
-    """(exit code or None on a hang, stdout, stderr) of `python -m app.cli ARGS` in a child."""
-    env = {**os.environ, "PYTHONPATH": str(code_dir), "QT_QPA_PLATFORM": "offscreen"}
+# The CLI in a child that reports its own peak (VmHWM: ru_maxrss would carry over this process's
+# peak through fork and exec) on a file descriptor of its own.
+CLI_CHILD = r"""
+import os, sys
+def peak():
+    with open("/proc/self/status") as f:
+        kb = next(l for l in f if l.startswith("VmHWM")).split()[1]
+    os.write(int(os.environ["TIDINGS_PEAK_FD"]), kb.encode())
+import atexit; atexit.register(peak)
+from app.cli import main
+sys.argv[0] = "tidings"
+code = main(sys.argv[1:])
+sys.exit(code)
+"""
+
+
+def run(code_dir: Path, args: list[str], tally: Tally, timeout: float):
+    """(exit code or None on a hang, stdout, stderr) of the CLI with ARGS in a child."""
+    r, w = os.pipe()
+    env = {**os.environ, "PYTHONPATH": str(code_dir), "QT_QPA_PLATFORM": "offscreen", "TIDINGS_PEAK_FD": str(w)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=str(code_dir), env=env,
-                             stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen([sys.executable, "-c", CLI_CHILD, *args], cwd=str(code_dir), env=env,
+                             stdout=out, stderr=err, stdin=subprocess.DEVNULL, pass_fds=(w,))
+        os.close(w)
         hung = threading.Event()
 
         def kill():
@@ -63,10 +81,12 @@ def run(code_dir: Path, args: list[str], tally: Tally, timeout: float, stdin: by
 
         timer = threading.Timer(timeout, kill)
         timer.start()
-        _, status, usage = os.wait4(p.pid, 0)
+        _, status, _usage = os.wait4(p.pid, 0)
         timer.cancel()
         p.returncode = os.waitstatus_to_exitcode(status)
-        tally.peak_kb = max(tally.peak_kb, usage.ru_maxrss)
+        reported = os.read(r, 64)
+        os.close(r)
+        tally.peak_kb = max(tally.peak_kb, int(reported) if reported.strip().isdigit() else 0)
         out.seek(0)
         err.seek(0)
         return (None if hung.is_set() else p.returncode), out.read().decode(errors="replace"), \
@@ -185,6 +205,7 @@ for i in range({n}):
         print("CRASH", i, traceback.format_exc().splitlines()[-1], flush=True)
     slowest = max(slowest, time.monotonic() - t)
 print("FUZZ", crashes, round(slowest, 2))
+print("PEAK", next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
 """
 
 
@@ -197,10 +218,11 @@ def fuzz(code_dir: Path, tally: Tally, n: int, timeout: float) -> None:
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     timer = threading.Timer(max(timeout, n * 2.0), p.kill)
     timer.start()
-    _, status, usage = os.wait4(p.pid, 0)
+    _, status, _usage = os.wait4(p.pid, 0)
     timer.cancel()
     out = p.stdout.read().decode(errors="replace")
-    tally.peak_kb = max(tally.peak_kb, usage.ru_maxrss)
+    m = re.search(r"PEAK (\d+)", out)
+    tally.peak_kb = max(tally.peak_kb, int(m.group(1)) if m else 0)
     m = re.search(r"FUZZ (\d+) ([\d.]+)", out)
     if m is None:
         tally.note("crashes" if os.WIFEXITED(status) else "hangs", "fuzz", "(the child did not finish)")
