@@ -30,6 +30,8 @@ DEFAULT_SETTINGS = {
     "ollama_host": None,  # None: OLLAMA_HOST or http://127.0.0.1:11434
     "ollama_model": None,  # None: choose from the installed ones
     "digest_style": "briefing",
+    "embed_model": "all-minilm",  # Ollama embedding model for story grouping
+    "digest_personal": True,  # rank stories by what the person reads and stars
 }
 
 
@@ -172,7 +174,9 @@ class Tidings:
     # --- articles -------------------------------------------------------------------------------
 
     def today_query(self, **kw) -> ArticleQuery:
-        return ArticleQuery(since=self.local_day_bounds()[0], **kw)
+        """The *Today* view: the same articles as the day's digest (published today, not an archive)."""
+        start, end = self.local_day_bounds()
+        return ArticleQuery(since=start, until=end, news=True, **kw)
 
     def article_ids(self, query: ArticleQuery | None = None) -> list[int]:
         return self.store.article_ids(query or ArticleQuery())
@@ -222,7 +226,7 @@ class Tidings:
 
     def counts(self) -> dict:
         """Unread per feed, and the smart views' counts: {"feeds": {id: n}, "unread", "today", "starred"}."""
-        return self.store.counts(self.local_day_bounds()[0])
+        return self.store.counts(*self.local_day_bounds())
 
     # --- sync -----------------------------------------------------------------------------------
 
@@ -274,6 +278,12 @@ class Tidings:
 
     def digest_html(self, digest) -> str:
         return self._digests.digest_html(digest)
+
+    def digest_view_html(self, digest, *, link: str = "#0b57d0", muted: str = "#666666", writing: bool = False) -> str:
+        """A digest (or a DigestDraft being written) as the reading pane shows it, in every shape."""
+        from app.digest.render import to_view_html
+
+        return to_view_html(digest, link=link, muted=muted, writing=writing)
 
     def llm_models(self) -> list[str]:
         return self._digests.llm_models()

@@ -8,6 +8,7 @@ Everything the digest needs from a local model goes through :class:`LLMClient`:
     llm.chat_stream(model, messages, options) -> Iterator[str]   # text deltas
     llm.chat(model, messages, options) -> str
     llm.pull(model) -> Iterator[(completed, total, status)]
+    llm.embed(model, texts) -> list[list[float]]   # Ollama's /api/embed (sentence embeddings)
     llm.choose_model(preferred) -> str
 
 Failures come out as :mod:`app.errors` types only:
@@ -243,6 +244,26 @@ class LLMClient:
             raise self._translate(e, model) from None
         except Exception as e:  # noqa: BLE001
             raise self._translate(e, model) from None
+
+    def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """Sentence embeddings of ``texts`` (one vector each) from an embedding model.
+
+        Ollama truncates inputs longer than the model's context; raises ModelMissing when the model
+        is not pulled, GenerationFailed for a model that cannot embed."""
+        if not texts:
+            return []
+        t0 = time.perf_counter()
+        try:
+            resp = self._client.embed(model=model, input=list(texts), truncate=True)
+        except Exception as e:  # noqa: BLE001 - translated
+            raise self._translate(e, model) from None
+        finally:
+            with self._lock:
+                self.usage.seconds += time.perf_counter() - t0
+        vectors = [list(v) for v in (resp.embeddings or [])]
+        if len(vectors) != len(texts):
+            raise _failed(f"Ollama returned {len(vectors)} embeddings for {len(texts)} texts.", "")
+        return vectors
 
     def close(self) -> None:
         self._client._client.close()

@@ -114,6 +114,8 @@ class ArticleQuery:
     unread: bool = False
     starred: bool = False
     since: datetime | None = None  # dated (published, else first seen) at/after this instant
+    until: datetime | None = None  # ... and before this instant
+    news: bool = False  # only news, not an archive that came with a subscription (store.NEWS_SQL)
     ids: tuple[int, ...] | None = None  # e.g. search results
     limit: int | None = None
     newest_first: bool = True
@@ -186,13 +188,18 @@ class SyncReport:
 
 @dataclass
 class DigestItem:
+    """One story of a digest. ``text`` is its main text (the summary, the narrative's prose, or an
+    *In brief* line); ``parts`` the style's other per-story parts in the order the style declares
+    them (e.g. "why_now", "quote", "takeaway", "deep_dive"; see app.digest.styles), each plain text."""
+
     section: str  # "lead" | "also" | "brief"
     title: str
     text: str
     article_ids: list[int]
     sources: list[str]  # feed titles, in article order
     url: str | None = None  # the first cited article's original link
-    why: str | None = None  # "why it matters", for the lead
+    why: str | None = None  # "why it matters", for the lead (also in ``parts`` as "why")
+    parts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -203,11 +210,16 @@ class DigestItem:
             "sources": list(self.sources),
             "url": self.url,
             "why": self.why,
+            "parts": dict(self.parts),
         }
 
 
 @dataclass
 class Digest:
+    """A written digest. ``shape`` names its layout ("briefing", "narrative", "analyst", or a
+    person's own style's), ``layout`` the parts each section's stories have, in order, and
+    ``labels`` the headings it was written with, so it renders the same after its style changes."""
+
     date: str  # YYYY-MM-DD (local day)
     style: str
     model: str | None  # None when extractive
@@ -218,18 +230,26 @@ class Digest:
     id: int | None = None
     created: datetime | None = None
     notice: str | None = None  # e.g. "Ollama is not running: this digest is extractive."
+    opening: str = ""  # the narrative's opening / the analyst's editorial paragraph
+    shape: str = "briefing"
+    labels: dict[str, str] = field(default_factory=dict)
+    layout: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
             "id": self.id,
             "date": self.date,
             "style": self.style,
+            "shape": self.shape,
             "model": self.model,
             "extractive": self.extractive,
             "headline": self.headline,
+            "opening": self.opening,
             "items": [i.to_json() for i in self.items],
             "closing": self.closing,
             "notice": self.notice,
+            "labels": dict(self.labels),
+            "layout": {k: list(v) for k, v in self.layout.items()},
         }
 
 

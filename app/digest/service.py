@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from app.digest.engine import DigestEvent, DigestWriter
+from app.digest.grouping import Signals, tokens
 from app.digest.render import to_html, to_markdown
 from app.digest.styles import list_styles, load_style
 from app.errors import LLMError, ModelMissing, NotFound, TidingsError
@@ -23,6 +24,23 @@ from app.llm import DEFAULT_TIMEOUT, LLMClient
 from app.models import Digest, utc_now
 
 log = logging.getLogger(__name__)
+
+DEFAULT_EMBED_MODEL = "all-minilm"  # small (46 MB) and fast; Settings picks another (nomic-embed-text, ...)
+EMBEDDING_FAMILIES = ("all-minilm", "nomic-embed", "mxbai-embed", "bge-", "snowflake-arctic-embed",
+                      "granite-embedding", "paraphrase-multilingual", "embeddinggemma", "qwen3-embedding")
+SIGNAL_DAYS = 30  # how far back the person's reading counts
+
+
+def is_embedding_model(name: str) -> bool:
+    base = name.split(":")[0].split("/")[-1].lower()
+    return any(base.startswith(f) for f in EMBEDDING_FAMILIES) or "embed" in base
+
+
+def _installed(wanted: str, installed) -> str | None:
+    for n in installed:
+        if n == wanted or n == f"{wanted}:latest" or (":" not in wanted and n.split(":")[0] == wanted):
+            return n
+    return None
 
 
 
@@ -103,7 +121,8 @@ class DigestService:
         else:
             day = parse_day(date) or now.astimezone().date()
             start, end = local_day_bounds(day)
-        articles = self.store.articles_between(start, end, folders=list(folders) if folders else None)
+        articles = self.store.articles_between(start, end, folders=list(folders) if folders else None,
+                                               by="first_seen" if since_last else "date")
 
         notice = None
         chosen = None
@@ -113,7 +132,8 @@ class DigestService:
             try:
                 client = self.llm()
                 installed = client.list_models()
-                chosen = client.choose_model(model or self._setting("ollama_model", None), installed)
+                chat_models = [m for m in installed if not is_embedding_model(m)]
+                chosen = client.choose_model(model or self._setting("ollama_model", None), chat_models)
                 ctx = client.context_length(chosen)
             except LLMError as e:
                 chosen = None
@@ -123,15 +143,39 @@ class DigestService:
                 )
                 if on_event:
                     on_event(DigestEvent("notice", message=notice, error=e))
+        embed_model = None
+        if chosen and len(articles) > 1:
+            wanted = self._setting("embed_model", None) or DEFAULT_EMBED_MODEL
+            embed_model = _installed(wanted, installed)
+            if embed_model is None:
+                e = ModelMissing(wanted)
+                msg = (f"The embedding model “{wanted}” is not installed, so stories are grouped from their "
+                       f"words alone. Install it with `ollama pull {wanted}` (or let Tidings pull it).")
+                notice = f"{notice} {msg}".strip() if notice else msg
+                if on_event:
+                    on_event(DigestEvent("notice", message=msg, error=e))
+        signals = self.reading_signals() if self._setting("digest_personal", True) else None
         writer = DigestWriter(
             st, llm=client if chosen else None, model=chosen, cache=self.store,
-            on_event=on_event, cancel=cancel, context_length=ctx,
+            on_event=on_event, cancel=cancel, context_length=ctx, embed_model=embed_model, signals=signals,
         )
         d = writer.write(articles, day.isoformat(), notice=notice)
         d.created = now
         if save and articles and not writer.cancelled:
             d.id = self.store.save_digest(d)
         return d
+
+    def reading_signals(self) -> Signals:
+        """What the person reads and stars, from the store: per feed 0..1, and the names in the
+        titles of what they starred lately (topics), each 0..1."""
+        now = self.clock()
+        per_feed, starred_titles = self.store.reading_signals(now - timedelta(days=SIGNAL_DAYS))
+        topics: dict[str, float] = {}
+        for title in starred_titles:
+            for w, name in tokens(title):
+                if name and not w[0].isdigit():
+                    topics[w] = min(1.0, topics.get(w, 0.0) + 0.25)
+        return Signals(feeds=per_feed, topics=topics)
 
     # --- listing and export ---------------------------------------------------------------
 

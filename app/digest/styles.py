@@ -12,12 +12,23 @@ from app.errors import NotFound, TidingsError
 from app.resources import resources_dir
 
 BASE_STYLE = "briefing"
-PROMPT_KEYS = ("system", "lead", "also", "brief", "why", "headline", "closing", "same_story")
+# prompts every style has (briefing.toml defines them all; a style may add prompts for parts of its own)
+PROMPT_KEYS = ("system", "lead", "also", "brief", "why", "headline", "closing", "same_story", "check", "significance")
 DEFAULT_LIMITS = {
     "lead_words": 90, "also_words": 60, "brief_words": 25, "why_words": 40,
-    "headline_words": 18, "closing_words": 20, "also_max": 5,
+    "headline_words": 18, "closing_words": 20, "opening_words": 60, "also_max": 5,
 }
 DEFAULT_LABELS = {"lead": "Today's lead", "also": "Also today", "brief": "In brief", "why": "Why it matters"}
+
+# The parts a story can have. "summary" is written with the section's own prompt ("lead" or
+# "also"), "line" is an *In brief* line (see ``brief`` below), "quote" is a verbatim pull-quote
+# picked in code from the story's articles; any other name is written with the prompt of that
+# name (``<name>_words`` its word limit, ``[labels] <name>`` its heading).
+SECTIONS = ("lead", "also", "brief")
+MAIN_PARTS = ("summary", "line", "prose")  # the story's main text (DigestItem.text)
+CODE_PARTS = ("quote",)
+DEFAULT_LAYOUT = {"lead": ["summary", "why"], "also": ["summary"], "brief": ["line"]}
+FRAME_PARTS = ("opening",)  # digest-wide parts besides the headline and the closing line
 # how "In brief" lines are written: "extractive" = in code, the story's best leading sentence in its
 # articles' own words (no model call); "model" = one model call per brief story (the ``brief`` prompt)
 BRIEF_MODES = ("extractive", "model")
@@ -32,6 +43,20 @@ class Style:
     prompts: dict[str, str] = field(default_factory=dict)
     brief: str = "extractive"  # one of BRIEF_MODES
     path: Path | None = None
+    shape: str = "briefing"  # the layout renderers use: "briefing", "narrative", "analyst"
+    layout: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_LAYOUT.items()})
+    frame: list[str] = field(default_factory=list)  # digest-wide parts, e.g. ["opening"]
+
+    def words(self, part: str, default: int = 60) -> int:
+        return int(self.limits.get(f"{part}_words", default))
+
+    def prompt_for(self, section: str, part: str) -> str:
+        """The prompt key that writes ``part`` of a story in ``section``."""
+        if part == "summary":
+            return section
+        if part == "line":
+            return "brief"
+        return part
 
     def version(self, kind: str) -> str:
         """A hash of everything that shapes the ``kind`` prompt: cache keys change when it does."""
@@ -92,7 +117,23 @@ def _merge(style: Style, data: dict, path: Path) -> None:
     for k, v in (data.get("limits") or {}).items():
         if isinstance(v, int) and v >= 0:
             style.limits[k] = v
-    style.prompts.update({k: str(v) for k, v in (data.get("prompts") or {}).items() if k in PROMPT_KEYS})
+    style.prompts.update({k: str(v) for k, v in (data.get("prompts") or {}).items()})
+    if "shape" in data:
+        style.shape = str(data["shape"]).strip().lower() or "briefing"
+    layout = data.get("parts") or {}
+    if not isinstance(layout, dict):
+        raise TidingsError(f"The digest style file {path} has a [parts] that is not a table.",
+                           'Write it as [parts] with lines like lead = ["summary", "why"].')
+    for section, parts in layout.items():
+        if section == "digest":
+            style.frame = [str(p) for p in parts]
+            continue
+        if section not in SECTIONS or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise TidingsError(
+                f"The digest style file {path} has parts.{section} = {parts!r}.",
+                f"[parts] takes {', '.join(SECTIONS)} and digest, each a list of part names, "
+                'e.g. lead = ["summary", "why"].')
+        style.layout[section] = list(parts)
     style.path = path
 
 
@@ -117,6 +158,11 @@ def load_style(name: str | None = None, data_dir: Path | None = None) -> Style:
             f"Styles: {', '.join(list_styles(data_dir))}. Add your own as {ud or 'styles'}/{name}.toml.",
         )
     missing = [k for k in PROMPT_KEYS if not style.prompts.get(k)]
+    for section, parts in style.layout.items():
+        missing += [style.prompt_for(section, p) for p in parts
+                    if p not in CODE_PARTS and not style.prompts.get(style.prompt_for(section, p))]
+    missing += [p for p in style.frame if not style.prompts.get(p)]
+    missing = list(dict.fromkeys(missing))
     if missing:
         raise TidingsError(f"The digest style “{name}” has no prompt for: {', '.join(missing)}.",
                            "Copy resources/prompts/briefing.toml as a starting point.")

@@ -68,9 +68,20 @@ def default_reply(messages: list[dict], options: dict) -> str:
     """
     prompt = messages[-1].get("content", "") if messages else ""
     lower = prompt.lower()
+    if "answer yes or no" in lower and "\nsentence: " in lower:  # the digest's "is it supported?" check
+        sentence = lower.rsplit("\nsentence: ", 1)[1]
+        words = [w for w in re.findall(r"\w{4,}", sentence)]
+        found = sum(1 for w in words if w in lower.rsplit("\nsentence: ", 1)[0])
+        return "Yes." if not words or found / len(words) >= 0.8 else "No."
     if "answer yes or no" in lower:
         return "No."
-    body = prompt.split("\n\n", 1)[-1]
+    if "answer with its number" in lower:
+        return "1"
+    paras = prompt.split("\n\n")
+    if paras and re.match(r"\s*\[\d+\]", paras[0]):  # the articles first, the instruction last
+        body = "\n\n".join(paras[:-1])
+    else:
+        body = prompt.split("\n\n", 1)[-1]
     body = re.sub(r"^\s*(#+.*|\[\d+\].*|Source:.*|Title:.*)$", "", body, flags=re.M)
     sentences = re.split(r"(?<=[.!?])\s+", " ".join(body.split()))
     out = " ".join(s for s in sentences[:2] if s)
