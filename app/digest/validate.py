@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from app.digest.text import article_text, keywords, normalise, sentences
+from app.digest.text import STOPWORDS, article_text, keywords, normalise, sentences
 from app.models import Article, Digest
 
 SECTIONS = ("lead", "also", "brief")
@@ -65,6 +65,40 @@ def support(sentence: str, source_words: set[str]) -> float:
     return sum(1 for w in words if w in source_words or (len(w) >= 5 and w[:5] in prefixes)) / len(words)
 
 
+# words that state a relation between people; a model that writes one the articles lack invented it
+RELATIONS = frozenset("""mother father son daughter brother sister husband wife widow widower uncle aunt
+nephew niece cousin grandson granddaughter grandfather grandmother fiance fiancee girlfriend boyfriend
+partner spouse stepson stepdaughter stepfather stepmother twin parents children sibling siblings
+boss employer employee colleague rival ally successor predecessor""".split())
+NEGATIONS = ("not", "never", "no longer", "n't", "neither", "nor")
+_CAP = re.compile(r"(?<![\w'’-])([A-Z][\w'’-]+)")
+
+
+def ungrounded(sentence: str, source_lower: str) -> list[str]:
+    """What a sentence states that its source lacks, in code: a name (a capitalised word past the
+    sentence's first), a relation between people, or a negation the source never uses.
+    ``source_lower`` is the normalised source in lower case."""
+    out = []
+    norm = normalise(sentence)
+    for m in _CAP.finditer(norm):
+        if m.start() == 0 or norm[:m.start()].rstrip().endswith((".", "!", "?", ":", '"')):
+            continue
+        w = m.group(1).lower().rstrip("'’").removesuffix("'s").removesuffix("’s")
+        if w in STOPWORDS or len(w) < 3:
+            continue
+        stem5 = w[:5] if len(w) >= 6 else w  # "Portuguese" is grounded by "Portugal"
+        if not re.search(rf"(?<![\w]){re.escape(stem5)}", source_lower):
+            out.append(m.group(1))
+    low = norm.lower()
+    for w in re.findall(r"[a-z]+", low):
+        if w in RELATIONS and not re.search(rf"\b{w}", source_lower):
+            out.append(w)
+    for neg in NEGATIONS:
+        if re.search(rf"(?<![a-z]){re.escape(neg)}\b", low) and not re.search(rf"(?<![a-z]){re.escape(neg)}\b", source_lower):
+            out.append(neg)
+    return out
+
+
 def repair(text: str, source_text: str, *, min_support: float = 0.0, instructions: str = "",
            source_words: set[str] | None = None) -> tuple[str, list[str]]:
     """Drop each sentence that quotes words not in the source, states a number not in it, repeats
@@ -79,6 +113,7 @@ def repair(text: str, source_text: str, *, min_support: float = 0.0, instruction
         source_words = set(keywords(source_text)) if min_support else set()
     src_words = source_words
     instr = normalise(instructions).lower()
+    src_lower = src.lower()
     kept, dropped, seen = [], [], set()
     for s in sentences(text):
         ok = all(quote_in(q, src) for q in find_quotes(s))
@@ -90,6 +125,7 @@ def repair(text: str, source_text: str, *, min_support: float = 0.0, instruction
         ok = ok and key not in seen
         ok = ok and not (instr and len(key.split()) >= 4 and key.rstrip(".!?") in instr and key.rstrip(".!?") not in src.lower())
         ok = ok and (not min_support or support(s, src_words) >= min_support)
+        ok = ok and (not min_support or not ungrounded(s, src_lower))
         seen.add(key)
         (kept if ok else dropped).append(s)
     return " ".join(kept), dropped
