@@ -560,3 +560,18 @@ def test_a_digest_save_retries_while_briefly_locked(library):
         time.sleep(0.9)
         other.close()
         store.close()
+
+
+def test_add_a_site_whose_feed_link_is_malformed(tmp_path, feed_server, capsys):
+    feed_server.route("/feed.xml", body=GOOD)
+    feed_server.route("/", body=b'<html><head><title>Site</title>'
+                      b'<link rel="alternate" type="application/rss+xml" href="http://[::1/x">'
+                      b'<link rel="alternate" type="application/rss+xml" href="http://a:99999/f">'
+                      b'<link rel="alternate" type="application/rss+xml" href="/feed.xml"></head></html>',
+                      content_type="text/html; charset=utf-8")
+    code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "add", feed_server.url("/"))
+    assert code == 0 and feed_server.url("/feed.xml") in out, err
+    feed_server.route("/only-bad", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+                      b'href="http://[::1/x"></head></html>', content_type="text/html")
+    code, out, err = cli(capsys, "--data-dir", tmp_path / "data", "add", feed_server.url("/only-bad"))
+    assert code == 0 and "/feed.xml" in out, err  # the bad link skipped, the site's common paths tried
