@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -179,7 +180,49 @@ class AddFeedDialog(QDialog):
         self.accept()
 
 
+#: what the Summarise menu and Settings call the built-in styles; a person's own are shown by name
+STYLE_LABELS = {"briefing": "Briefing", "narrative": "Narrative letter", "analyst": "Analyst brief",
+                "newsletter": "Newsletter"}
+#: embedding models offered for story grouping (any other Ollama model name may be typed)
+EMBED_MODELS = ("all-minilm", "nomic-embed-text", "mxbai-embed-large")
+DEFAULT_EMBED_MODEL = "all-minilm"
+DEFAULT_OLLAMA_HOST = "127.0.0.1:11434"
+
+_HOST = re.compile(r"^(?:(?P<scheme>https?)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                   r"(?::(?P<port>\d{1,5}))?/?$")
+
+
+def style_label(name: str) -> str:
+    return STYLE_LABELS.get(name) or name.replace("_", " ").replace("-", " ").capitalize()
+
+
+def ordered_styles(names: list[str]) -> list[str]:
+    """The three shapes first (briefing, narrative, analyst), then the rest by name."""
+    first = [n for n in STYLE_LABELS if n in names]
+    return first + sorted((n for n in names if n not in STYLE_LABELS), key=str.lower)
+
+
+def valid_ollama_host(text: str) -> bool:
+    """Empty (the default), host[:port], or http(s)://host[:port]; the port 1-65535."""
+    text = text.strip()
+    if not text:
+        return True
+    m = _HOST.match(text)
+    if not m:
+        return False
+    port = m.group("port")
+    return port is None or 0 < int(port) < 65536
+
+
+def looks_like_embedding_model(name: str) -> bool:
+    n = name.lower()
+    return any(k in n for k in ("embed", "minilm", "bge", "gte", "e5-", "arctic"))
+
+
 class SettingsDialog(QDialog):
+    """Edits a copy of the window's settings; `values()` is what to save. Lists that need Ollama
+    or files (models, styles) are filled later by `set_models` / `set_styles`, asked off the GUI thread."""
+
     def __init__(self, values: dict, parent: QWidget | None = None, styles: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -216,25 +259,73 @@ class SettingsDialog(QDialog):
         self.font_size.setSuffix(" pt")
         self.font_size.setValue(int(values.get("font_size") or 11))
         form.addRow("Article text size:", self.font_size)
+        note = QLabel("Full text and images apply to feeds added from now on; each feed keeps its own choice.")
+        note.setWordWrap(True)
+        form.addRow(note)
+
+        # --- the digest ---
+        heading = QLabel("<b>Summarise today</b>")
+        form.addRow(heading)
         self.style_box = QComboBox()
-        for name in styles or [values.get("digest_style") or "briefing"]:
-            self.style_box.addItem(name)
-        self.style_box.setCurrentText(values.get("digest_style") or "briefing")
-        form.addRow("Digest style:", self.style_box)
+        self.style_box.setToolTip("The shape “Summarise today” writes; the Summarise menu offers the others.")
+        self._style = values.get("digest_style") or "briefing"
+        self.set_styles(styles or [self._style])
+        form.addRow("Default digest style:", self.style_box)
+        self.host = QLineEdit(values.get("ollama_host") or "")
+        self.host.setObjectName("ollamaHost")
+        self.host.setPlaceholderText(DEFAULT_OLLAMA_HOST)
+        self.host.setToolTip("Where Ollama listens: host[:port] or http(s)://host:port. "
+                             "Empty: OLLAMA_HOST, else 127.0.0.1:11434.")
+        self.host_error = QLabel("Give the address as host[:port] or http(s)://host:port, e.g. 127.0.0.1:11434.")
+        self.host_error.setWordWrap(True)
+        self.host_error.setObjectName("hostError")
+        self.host_error.hide()
+        form.addRow("Ollama address:", self.host)
+        form.addRow(self.host_error)
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.addItem("")
         self.model.setCurrentText(values.get("ollama_model") or "")
         self.model.lineEdit().setPlaceholderText("Choose automatically from the installed models")
-        self.model.setToolTip("The Ollama model that writes digests.")
+        self.model.setToolTip("The Ollama model that writes digests. Empty: one of the installed models.")
         form.addRow("Digest model:", self.model)
-        note = QLabel("Full text and images apply to feeds added from now on; each feed keeps its own choice.")
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.embed_model = QComboBox()
+        self.embed_model.setEditable(True)
+        self.embed_model.addItems(EMBED_MODELS)
+        self.embed_model.setCurrentText(values.get("embed_model") or DEFAULT_EMBED_MODEL)
+        self.embed_model.lineEdit().setPlaceholderText(DEFAULT_EMBED_MODEL)
+        self.embed_model.setToolTip("The Ollama embedding model that finds the same story across outlets. "
+                                    "Tidings offers to download it when it is missing.")
+        form.addRow("Story grouping model:", self.embed_model)
+        personal = values.get("digest_personal")
+        self.personal = QCheckBox("Rank stories by what I read and star")
+        self.personal.setToolTip("Feeds and topics you read and star most move up the digest. Nothing leaves "
+                                 "this computer.")
+        self.personal.setChecked(True if personal is None else bool(personal))
+        form.addRow("Ranking:", self.personal)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.host.textChanged.connect(self._check_host)
+        self._check_host()
+
+    def _check_host(self, *_) -> None:
+        ok = valid_ollama_host(self.host.text())
+        self.host_error.setVisible(not ok)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def accept(self) -> None:
+        if not valid_ollama_host(self.host.text()):  # Enter in a field bypasses the disabled OK button
+            self.host.setFocus()
+            return
+        super().accept()
+
+    def focus_host(self) -> None:
+        """Open on the Ollama address (what the digest's "set the address in Settings" leads to)."""
+        self.host.setFocus()
+        self.host.selectAll()
 
     def values(self) -> dict:
         return {
@@ -244,14 +335,28 @@ class SettingsDialog(QDialog):
             "mark_read_delay_seconds": self.delay.value(),
             "theme": self.theme.currentData(),
             "font_size": self.font_size.value(),
-            "digest_style": self.style_box.currentText() or "briefing",
+            "digest_style": self.style_box.currentData() or self.style_box.currentText() or "briefing",
+            "ollama_host": self.host.text().strip().rstrip("/") or None,
             "ollama_model": self.model.currentText().strip() or None,
+            "embed_model": self.embed_model.currentText().strip() or DEFAULT_EMBED_MODEL,
+            "digest_personal": self.personal.isChecked(),
         }
 
+    def set_styles(self, names: list[str]) -> None:
+        """Fill the style list (asked in the background); keeps the current choice."""
+        current = self.style_box.currentData() or self._style
+        self.style_box.clear()
+        names = ordered_styles(list(dict.fromkeys([*names, current])))
+        for name in names:
+            self.style_box.addItem(style_label(name), name)
+        self.style_box.setCurrentIndex(max(0, self.style_box.findData(current)))
+
     def set_models(self, names: list[str]) -> None:
-        """Fill the model list once Ollama answered (asked in the background)."""
-        current = self.model.currentText()
-        for n in names:
-            if self.model.findText(n) < 0:
-                self.model.addItem(n)
-        self.model.setCurrentText(current)
+        """Fill the model lists once Ollama answered (asked in the background)."""
+        for box, wanted in ((self.model, lambda n: not looks_like_embedding_model(n)),
+                            (self.embed_model, looks_like_embedding_model)):
+            current = box.currentText()
+            for n in names:
+                if wanted(n) and box.findText(n) < 0 and box.findText(n.removesuffix(":latest")) < 0:
+                    box.addItem(n)
+            box.setCurrentText(current)

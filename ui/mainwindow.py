@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QSystemTrayIcon,
     QTableView,
     QToolBar,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -51,7 +52,7 @@ from ui.tasks import Tasks
 log = logging.getLogger(__name__)
 
 UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size",
-               "digest_style", "ollama_model")
+               "digest_style", "ollama_model", "ollama_host", "embed_model", "digest_personal")
 
 
 def app_icon() -> QIcon:
@@ -307,6 +308,10 @@ class MainWindow(QMainWindow):
         m = menu.addMenu("&Feeds")
         for a in (self.act_sync, self.act_cancel, None, self.act_mark_all, None, self.act_summarise):
             m.addSeparator() if a is None else m.addAction(a)
+        from ui.digest import SummariseMenu
+
+        self.summarise_menu = SummariseMenu(self)
+        m.addMenu(self.summarise_menu)
         m = menu.addMenu("&Article")
         for a in (self.act_next, self.act_prev, self.act_next_unread, self.act_space, None, self.act_toggle_read,
                   self.act_star, self.act_open, None, self.act_search):
@@ -316,8 +321,15 @@ class MainWindow(QMainWindow):
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for a in (self.act_sync, self.act_cancel, self.act_mark_all, self.act_add, self.act_summarise):
+        for a in (self.act_sync, self.act_cancel, self.act_mark_all, self.act_add):
             tb.addAction(a)
+        self.summarise_button = QToolButton()  # the action, plus a drop-down with the shapes, day and folders
+        self.summarise_button.setObjectName("summariseButton")
+        self.summarise_button.setDefaultAction(self.act_summarise)
+        self.summarise_button.setMenu(self.summarise_menu)
+        self.summarise_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.summarise_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.addWidget(self.summarise_button)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         tb.addWidget(spacer)
@@ -333,7 +345,12 @@ class MainWindow(QMainWindow):
 
     def _update_summarise(self) -> None:
         self.act_summarise.setEnabled(self._digest_task is None and self._sync_task is None)
-        self.act_summarise.setToolTip("Write a cited summary of today's articles with your local model")
+        menu = getattr(self, "summarise_menu", None)
+        if menu is not None:
+            menu.update_enabled(self.act_summarise.isEnabled())
+            self.act_summarise.setText(menu.action_text())
+        self.act_summarise.setToolTip("Write a cited summary of the day's articles with your local model "
+                                      "(the arrow: choose the shape, the day and the folders)")
 
     # --- state that outlives the window ---------------------------------------------------------
 
@@ -1014,17 +1031,17 @@ class MainWindow(QMainWindow):
 
     # --- settings ---------------------------------------------------------------------------------------
 
-    def settings_dialog(self) -> SettingsDialog:
-        try:
-            styles = self.t.digest_styles()  # files in resources/ and the data dir: quick
-        except TidingsError:
-            styles = None
-        dlg = SettingsDialog(self.prefs, self, styles=styles)
+    def settings_dialog(self, focus_host: bool = False) -> SettingsDialog:
+        dlg = SettingsDialog(self.prefs, self, styles=self.summarise_menu.styles)
         dlg.accepted.connect(lambda: self.apply_settings(dlg.values()))
-        # Ollama may be slow or absent: ask in the background, ignore "not running" here
+        # styles are files, models need Ollama (slow or absent): ask in the background, ignore "not running"
+        self.tasks.run(self.t.digest_styles, on_done=dlg.set_styles, on_error=lambda e: isinstance(e, TidingsError),
+                       context="listing digest styles")
         self.tasks.run(self.t.llm_models, on_done=dlg.set_models, on_error=lambda e: isinstance(e, TidingsError),
                        context="listing Ollama models")
         dlg.open()
+        if focus_host:
+            dlg.focus_host()
         self.settings_dlg = dlg
         return dlg
 
@@ -1119,39 +1136,46 @@ class MainWindow(QMainWindow):
         self.tasks.run(work, on_done=lambda p: self.status_label.setText(f"Saved the digest to {p}."),
                        context="exporting the digest")
 
-    def pull_model(self, name: str) -> None:
-        """Download an Ollama model, with progress and Cancel in the status bar."""
-        if self._sync_task is not None or self._digest_task is not None:
+    def pull_model(self, name: str | list[str]) -> None:
+        """Download one Ollama model or several (one after the other, one job), with progress and
+        Cancel in the status bar."""
+        names = [name] if isinstance(name, str) else list(dict.fromkeys(name))
+        if not names or self._sync_task is not None or self._digest_task is not None:
             return
         self.progress.setRange(0, 0)
         self.progress.setFormat("%p%")
         self.progress.show()
         self.cancel_button.show()
-        self.status_label.setText(f"Downloading {name}…")
+        label = " and ".join(names)
+        self.status_label.setText(f"Downloading {label}…")
 
         def work(task):
-            def progress(done, total, status):
-                task.progress(done, total, status)
-                if task.cancelled():
-                    raise _Cancelled()
+            for n, model in enumerate(names):
+                def progress(done, total, status, n=n):
+                    task.progress(n, done, total, status)
+                    if task.cancelled():
+                        raise _Cancelled()
 
-            try:
-                self.t.pull_model(name, on_progress=progress)
-            except _Cancelled:
-                return False
+                try:
+                    self.t.pull_model(model, on_progress=progress)
+                except _Cancelled:
+                    return False
             return True
 
-        def progress(done, total, status):
+        def progress(n, done, total, status):
             if total:
                 self.progress.setRange(0, 1000)
                 self.progress.setValue(int(1000 * (done or 0) / total))
-            self.status_label.setText(f"Downloading {name}: {status}")
+            of = f" ({n + 1} of {len(names)})" if len(names) > 1 else ""
+            self.status_label.setText(f"Downloading {names[n]}{of}: {status}")
 
         def finish(ok=None):
             self._digest_task = None
             self.end_progress()
             if ok is True:
-                self.status_label.setText(f"{name} is installed. “Summarise today” will use it.")
+                self.status_label.setText(f"{label} {'is' if len(names) == 1 else 'are'} installed. "
+                                          "“Summarise today” will use "
+                                          f"{'it' if len(names) == 1 else 'them'}.")
             elif ok is False:
                 self.status_label.setText("Download cancelled.")
 
@@ -1161,16 +1185,18 @@ class MainWindow(QMainWindow):
             return False
 
         task = self.tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
-                              context=f"downloading {name}")
+                              context=f"downloading {label}")
         self._digest_task = task  # one long job at a time: no digest or sync meanwhile
         self._update_summarise()
         self._active_progress_cancel = task.cancel.set
 
-    def summarise_today(self) -> None:
+    def summarise_today(self, style: str | None = None) -> None:
+        """Write a digest: `style` (default: Settings'), with the day and folders chosen in the
+        Summarise menu."""
         if self._digest_task is not None:
             return
         from ui.digest import DigestPanel
 
         panel = DigestPanel(self)
         self.digest_panel = panel
-        panel.start()
+        panel.start(style=style, **self.summarise_menu.choices())
