@@ -153,6 +153,271 @@ def report(r: dict) -> None:
               f"would be about {laptop:.0f} s")
 
 
+# --- quality on labelled real news (--quality) ----------------------------------------------------
+
+def _embed_cached(llm, model: str, arts, cache_dir: Path):
+    """Embeddings through the Ollama API (the stand-in serving the real MiniLM), cached on disk by
+    input text so a re-run of the benchmark does not pay for them again."""
+    import hashlib
+    import json as _json
+
+    import numpy as np
+    from app.digest.engine import embed_input
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"{model.replace(':', '_')}.json"
+    cache = _json.loads(path.read_text()) if path.is_file() else {}
+    keys = [hashlib.sha1(embed_input(a).encode()).hexdigest() for a in arts]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    for start in range(0, len(todo), 32):
+        chunk = todo[start:start + 32]
+        for i, v in zip(chunk, llm.embed(model, [embed_input(arts[i]) for i in chunk])):
+            cache[keys[i]] = v
+    if todo:
+        path.write_text(_json.dumps(cache))
+    return np.asarray([cache[k] for k in keys], dtype=np.float32)
+
+
+def _scores(stories, gold):
+    from support.news_days import bcubed, pairwise
+
+    pred = {a.id: k for k, s in enumerate(stories) for a in s.articles}
+    p, r = pairwise(pred, gold)
+    return p, r, bcubed(pred, gold)[2]
+
+
+def _lead_ok(stories, day) -> bool:
+    """Is the lead (as assign_sections ranks) a story of a gold event with the most sources?"""
+    from collections import Counter
+
+    from app.digest.grouping import assign_sections
+
+    gold = {a.id: c for a, c in day}
+    sources: dict[str, set] = {}
+    for a, c in day:
+        sources.setdefault(c, set()).add(a.feed_title)
+    best = max(len(v) for v in sources.values())
+    lead = assign_sections(stories)[0]
+    cluster = Counter(gold[a.id] for a in lead.articles).most_common(1)[0][0]
+    return len(sources[cluster]) == best
+
+
+def corrupt(sentence: str, other_names: list[str], rng: random.Random) -> list[tuple[str, str]]:
+    """Known-false variants of a true sentence: (kind, sentence)."""
+    import re as _re
+
+    out = []
+    names = [m.group(0) for m in _re.finditer(r"(?<=\s)[A-Z][a-z]{2,}", sentence)]
+    if names and other_names:
+        swap = rng.choice([n for n in other_names if n not in sentence] or other_names)
+        out.append(("swapped name", sentence.replace(rng.choice(names), swap, 1)))
+    nums = _re.findall(r"\b\d+\b", sentence)
+    if nums:
+        n = rng.choice(nums)
+        out.append(("changed number", _re.sub(rf"\b{n}\b", str(int(n) * 3 + 7), sentence, count=1)))
+    m = _re.search(r"\b(is|was|were|are|has|have|had|will|would|can|could)\b", sentence)
+    if m:
+        out.append(("negation", sentence[:m.end()] + " not" + sentence[m.end():]))
+    if names:
+        out.append(("invented relation", sentence.rstrip(".") + f", the {rng.choice(['brother', 'wife', 'son'])} of "
+                                                                 f"{rng.choice(names)} said."))
+    return out
+
+
+def quality(args) -> int:
+    from app.digest.engine import DigestWriter, MemoryCache
+    from app.digest.grouping import GroupingStats, group_stories
+    from app.digest.styles import load_style
+    from app.digest.text import article_text, clean_sentences
+    from app.digest.validate import repair
+    from support import news_days
+
+    if news_days.corpus_path() is None:
+        print(f"quality: the labelled corpus is not at {news_days.CORPUS}", file=sys.stderr)
+        return 2
+    days = news_days.build_days(n_days=args.days, topics_per_day=args.topics, per_cluster=args.per_cluster,
+                                seed=args.seed)
+    n_art = sum(len(d) for d in days)
+    print(f"Labelled news days from ECB+ (real news, CC BY 3.0): {len(days)} days, {n_art} articles, "
+          f"{args.topics} topics a day with both of each topic's events (close negatives), "
+          f"up to {args.per_cluster} articles an event.")
+
+    embedder = None
+    try:
+        from support.embedder import embedder_available, shared_embedder
+
+        embedder = shared_embedder() if embedder_available() else None
+    except ImportError:
+        pass
+    rows = {"no model": [], "embeddings": []}
+    leads = {"no model": 0, "embeddings": 0}
+    with OllamaStandIn(models={}, embed_backend=embedder) if embedder else _null() as server:
+        llm = LLMClient(server.url, timeout=600) if server else None
+        for n, day in enumerate(days, 1):
+            arts = [a for a, _ in day]
+            gold = {a.id: c for a, c in day}
+            t0 = time.perf_counter()
+            plain = group_stories(arts)
+            t_plain = time.perf_counter() - t0
+            rows["no model"].append(_scores(plain, gold))
+            leads["no model"] += _lead_ok(plain, day)
+            line = (f"  day {n}: {len(arts)} articles, {len(set(gold.values()))} events | no model: "
+                    "P %.3f R %.3f B3F %.3f" % rows["no model"][-1] + f" ({t_plain * 1000:.0f} ms)")
+            if llm is not None:
+                t0 = time.perf_counter()
+                emb = _embed_cached(llm, "all-minilm:latest", arts, Path(args.cache))
+                t_emb = time.perf_counter() - t0
+                with_emb = group_stories(arts, embeddings=emb)
+                rows["embeddings"].append(_scores(with_emb, gold))
+                leads["embeddings"] += _lead_ok(with_emb, day)
+                line += " | embeddings: P %.3f R %.3f B3F %.3f" % rows["embeddings"][-1] + f" (embed {t_emb:.1f} s)"
+            print(line)
+    print("Grouping overall (mean of days; targets without a model: B3F >= 0.90, P >= 0.95):")
+    for label, rs in rows.items():
+        if rs:
+            p, r, f = (sum(x[i] for x in rs) / len(rs) for i in range(3))
+            print(f"  {label:10s}  pairwise P {p:.3f}  R {r:.3f}  B-cubed F1 {f:.3f}  "
+                  f"lead is an event with the most sources: {leads[label]}/{len(rs)} days")
+    if embedder is None:
+        print("  embeddings: not measured (the MiniLM test embedder is not installed: scripts/install_e2e.sh)")
+
+    # --- the sentence checks: known-false sentences injected into true ones ------------------
+    rng = random.Random(args.seed)
+    true_sents, false_sents = [], []
+    for day in days:
+        by_cluster: dict[str, list] = {}
+        for a, c in day:
+            by_cluster.setdefault(c, []).append(a)
+        names = [w for a, _ in day for w in article_text(a).split()[:40] if w[:1].isupper() and w.isalpha()]
+        for c, members in by_cluster.items():
+            source = "\n\n".join(f"{a.title}\n{article_text(a)}" for a in members)
+            for s in clean_sentences(article_text(members[0]))[1:4]:
+                if len(s.split()) < 8:
+                    continue
+                true_sents.append((s, source))
+                for kind, bad in corrupt(s, names, rng):
+                    false_sents.append((kind, bad, source))
+    def code_keeps(s, source):
+        return bool(repair(s, source, min_support=0.5)[0])
+    kept_true = sum(code_keeps(s, src) for s, src in true_sents)
+    by_kind: dict[str, list[int]] = {}
+    for kind, s, src in false_sents:
+        by_kind.setdefault(kind, [0, 0])
+        by_kind[kind][0] += not code_keeps(s, src)
+        by_kind[kind][1] += 1
+    caught = sum(v[0] for v in by_kind.values())
+    print(f"Sentence checks in code, on {len(true_sents)} true sentences of the articles and {len(false_sents)} "
+          f"known-false variants of them:")
+    print(f"  caught {caught}/{len(false_sents)} ({100 * caught / max(1, len(false_sents)):.0f}%): " +
+          ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in by_kind.items()))
+    print(f"  true sentences wrongly dropped: {len(true_sents) - kept_true}/{len(true_sents)} "
+          f"({100 * (len(true_sents) - kept_true) / max(1, len(true_sents)):.1f}%)")
+    print("  (negations the articles use elsewhere, and invented facts in words the articles have, are left "
+          "to the model's yes/no check: --real-model measures it)")
+
+    # --- a big day: grouping 3,000 articles without a model ----------------------------------------
+    docs = news_days.load_docs()
+    big = []
+    for k in range(3):
+        for day in news_days.build_days(n_days=1, topics_per_day=43, per_cluster=30, seed=k, docs=docs):
+            big += [a for a, _ in day]
+    import dataclasses
+
+    big = [dataclasses.replace(a, id=i) for i, a in enumerate(big[:3000], 1)]
+    stats = GroupingStats()
+    t0 = time.perf_counter()
+    stories = group_stories(big, stats=stats)
+    print(f"Grouping a day of {len(big)} similar articles (ECB+ three times over), no model: "
+          f"{time.perf_counter() - t0:.2f} s, {len(stories)} stories (target <= 5 s)")
+
+    if args.real_model:
+        return real_model_day(args, days)
+    return 0
+
+
+def real_model_day(args, days) -> int:
+    """A 75-article labelled day written through the real instruct model (llama.cpp behind the
+    Ollama stand-in, with the real MiniLM on /api/embed): wall time, calls, grouping with the model,
+    the model's own sentence check on known-false and true sentences."""
+    from app.digest.engine import DigestWriter, MemoryCache
+    from app.digest.grouping import Story
+    from app.digest.styles import load_style
+    from app.digest.text import article_text, clean_sentences
+    from support.instruct_model import MODEL_NAME, serve_instruct_model, unavailable_reason
+
+    day = days[0][:75]
+    arts = [a for a, _ in day]
+    gold = {a.id: c for a, c in day}
+    with serve_instruct_model() as server:
+        if server is None:
+            print(f"Real model: not measured ({unavailable_reason()})")
+            return 0
+        llm = LLMClient(server.url, timeout=900)
+        embed = "all-minilm:latest" if server.embed_backend is not None else None
+        w = DigestWriter(load_style(args.style), llm=llm, model=MODEL_NAME, context_length=4096,
+                         embed_model=embed, cache=MemoryCache())
+        t0 = time.perf_counter()
+        d = w.write(arts, DAY)
+        wall = time.perf_counter() - t0
+        pred = {aid: k for k, i in enumerate(d.items) for aid in i.article_ids}
+        from support.news_days import bcubed, pairwise
+
+        p, r = pairwise(pred, gold)
+        f = bcubed(pred, gold)[2]
+        problems = validate.validate(d, arts)
+        print(f"Real model ({MODEL_NAME}, style {args.style}) on a {len(arts)}-article labelled day: "
+              f"{wall:.0f} s wall, {w.model_calls} model calls ({llm.usage.prompt_tokens} prompt / "
+              f"{llm.usage.output_tokens} output tokens; {w.grouping.confirms_asked} same-story questions, "
+              f"{w.grouping.confirms_merged} merged; {w.checks} sentence checks, {len(w.checks_dropped)} "
+              f"sentences dropped by them), {w.fallbacks} stories fell back to the articles' words")
+        print(f"  grouping with the model: pairwise P {p:.3f} R {r:.3f} B-cubed F1 {f:.3f}; "
+              f"embeddings: {'all-minilm' if embed else 'none'}; lead is an event with the most sources: "
+              f"{_lead_ok_items(d, day)}; checks: {'; '.join(problems) or 'sound'}")
+        # the model's own check on known-false and true sentences
+        rng = random.Random(args.seed)
+        by_cluster: dict[str, list] = {}
+        for a, c in day:
+            by_cluster.setdefault(c, []).append(a)
+        names = [x for a in arts for x in article_text(a).split()[:40] if x[:1].isupper() and x.isalpha()]
+        checker = DigestWriter(load_style(args.style), llm=llm, model=MODEL_NAME, context_length=4096,
+                               cache=MemoryCache(), max_checks=10_000)
+        caught = total_false = dropped_true = total_true = 0
+        t0 = time.perf_counter()
+        for c, members in list(by_cluster.items())[: args.check_stories]:
+            story = Story(articles=members, section="also")
+            for s in clean_sentences(article_text(members[0]))[1:3]:
+                if len(s.split()) < 8:
+                    continue
+                total_true += 1
+                dropped_true += not checker._checked(s, story)
+                for _, bad in corrupt(s, names, rng):
+                    total_false += 1
+                    caught += not checker._checked(bad, story)
+        print(f"  the model's yes/no check alone: caught {caught}/{total_false} known-false sentences, dropped "
+              f"{dropped_true}/{total_true} true ones ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+def _lead_ok_items(d, day) -> bool:
+    from collections import Counter
+
+    gold = {a.id: c for a, c in day}
+    sources: dict[str, set] = {}
+    for a, c in day:
+        sources.setdefault(c, set()).add(a.feed_title)
+    lead = d.items[0]
+    cluster = Counter(gold[i] for i in lead.article_ids).most_common(1)[0][0]
+    return len(sources[cluster]) == max(len(v) for v in sources.values())
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=200)
@@ -163,7 +428,20 @@ def main() -> int:
                     help='how "In brief" lines are written (default: as the briefing style says)')
     ap.add_argument("--laptop-prompt-tps", type=float, default=LAPTOP[0])
     ap.add_argument("--laptop-output-tps", type=float, default=LAPTOP[1])
+    ap.add_argument("--quality", action="store_true",
+                    help="grouping, ranking and sentence-check quality on labelled real news (ECB+ days)")
+    ap.add_argument("--days", type=int, default=5, help="--quality: labelled days")
+    ap.add_argument("--topics", type=int, default=8, help="--quality: topics a day (two events each)")
+    ap.add_argument("--per-cluster", type=int, default=5, help="--quality: articles an event at most")
+    ap.add_argument("--cache", default=str(Path.home() / ".cache" / "tidings-bench" / "embeddings"),
+                    help="--quality: where embeddings are cached between runs")
+    ap.add_argument("--real-model", action="store_true",
+                    help="--quality: also write a 75-article day through the real instruct model (slow)")
+    ap.add_argument("--style", default="briefing", help="--real-model: the digest style")
+    ap.add_argument("--check-stories", type=int, default=6, help="--real-model: events whose sentences are checked")
     args = ap.parse_args()
+    if args.quality:
+        return quality(args)
     LAPTOP[:] = [args.laptop_prompt_tps, args.laptop_output_tps]
     rng = random.Random(args.seed)
     # a news day: a few big stories, some pairs, many singletons

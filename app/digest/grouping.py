@@ -43,10 +43,12 @@ EMBED_WEIGHT = 0.1  # with embeddings: combined = code + w * calibrated embeddin
 EMBED_FLOOR, EMBED_SPAN = 0.55, 0.35  # embedding cosine -> 0..1 (same topic ~0.35-0.6, same event ~0.65+)
 EMBED_GATE = 4.0  # the embedding's share grows with the names two articles share (0: no gate)
 CLASH = 0.75  # similarity kept when two titles name no one in common and the openings share no name
-BORDER = 0.17  # groups within this below THRESHOLD may be put to ``confirm`` (the closest first, few)
+BORDER = 0.19  # groups within this below THRESHOLD may be put to ``confirm`` (the closest first, few)
 TITLE_WEIGHT, LEAD_WEIGHT, NAME_WEIGHT = 2.0, 1.5, 2.0
 LEAD_WORDS, BODY_WORDS, ENTITY_WORDS = 60, 1500, 150
-HASH_DIMS = 1 << 13  # above DENSE_MAX articles, terms are hashed into this many signed buckets
+# above DENSE_MAX articles, terms are hashed into signed buckets (the matrix product is the cost:
+# 3,000 articles x 4,096 buckets ~0.8 s); collisions add noise of about 1/sqrt(buckets) to a cosine
+HASH_DIMS, NAME_HASH_DIMS = 1 << 12, 1 << 11
 DENSE_MAX = 600
 
 # titles that say nothing about what a post is about: never a reason to merge
@@ -66,11 +68,11 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
 
 
-def tokens(text: str) -> list[tuple[str, bool]]:
-    """(stemmed content word, is it a name or a number?) in order. A name is a capitalised word
-    that does not start a sentence."""
+def tokens(text: str, with_offsets: bool = False) -> list:
+    """(stemmed content word, is it a name or a number?) in order (with ``with_offsets``:
+    ((word, name), offset)). A name is a capitalised word that does not start a sentence."""
     text = normalise_text(text)
-    out = []
+    out: list = []
     for m in _WORD.finditer(text):
         raw = m.group(0)
         w = raw.lower()
@@ -82,7 +84,8 @@ def tokens(text: str) -> list[tuple[str, bool]]:
         before = text[max(0, m.start() - 3):m.start()].strip()
         digit = raw[0].isdigit()
         name = digit or (raw[0].isupper() and before != "" and before[-1] not in ".!?\":'")
-        out.append((w if digit else stem(w), name))
+        tok = (w if digit else stem(w), name)
+        out.append((tok, m.start()) if with_offsets else tok)
     return out
 
 
@@ -99,28 +102,30 @@ class Features:
 
 
 def features(a: Article) -> Features:
-    words = article_text(a).split()
     terms: Counter = Counter()
     names: Counter = Counter()
     title = a.title if not generic_title(a.title) else ""
-    for w, name in tokens(title):
+    title_tokens = tokens(title)
+    for w, name in title_tokens:
         terms[w] += TITLE_WEIGHT * (NAME_WEIGHT if name else 1.0)
         if name:
             names[w] += 1
-    lead, body = " ".join(words[:LEAD_WORDS]), " ".join(words[LEAD_WORDS:BODY_WORDS])
-    for w, name in tokens(lead):
-        terms[w] += LEAD_WEIGHT * (NAME_WEIGHT if name else 1.0)
-    for w, name in tokens(body):
-        terms[w] += NAME_WEIGHT if name else 1.0
-    for w, name in tokens(" ".join(words[:ENTITY_WORDS])):
-        if name:
+    # one pass over the text: its opening weighs more, names of its first words are its entities
+    words = article_text(a).split()
+    lead_chars = len(" ".join(words[:LEAD_WORDS]))
+    entity_chars = len(" ".join(words[:ENTITY_WORDS]))
+    text = " ".join(words[:BODY_WORDS])
+    for (w, name), start in tokens(text, with_offsets=True):
+        weight = NAME_WEIGHT if name else 1.0
+        terms[w] += weight * (LEAD_WEIGHT if start < lead_chars else 1.0)
+        if name and start < entity_chars:
             names[w] += 1
     title_names = frozenset(stem(m.group(0).lower()) for m in _WORD.finditer(normalise_text(title))
                             if m.group(0)[0].isupper() and m.group(0).lower() not in STOPWORDS)
-    return Features(terms, names, frozenset(w for w, _ in tokens(title)), title_names)
+    return Features(terms, names, frozenset(w for w, _ in title_tokens), title_names)
 
 
-def _tfidf(docs: Sequence[Counter], common_share: float) -> np.ndarray:
+def _tfidf(docs: Sequence[Counter], common_share: float, hash_dims: int = 1 << 12) -> np.ndarray:
     """Row-normalised TF-IDF matrix (float32). Words in ``common_share`` of the day's articles (and
     at least 3) are dropped: they tell stories apart no better than "the"."""
     n = len(docs)
@@ -135,24 +140,36 @@ def _tfidf(docs: Sequence[Counter], common_share: float) -> np.ndarray:
         for w in idf:
             if df[w] > 1:  # a word in one article only changes its norm, not any pair's dot product
                 vocab[w] = len(vocab)
-    dims = max(1, len(vocab)) if dense else HASH_DIMS
-    m = np.zeros((n, dims), dtype=np.float32)
+    dims = max(1, len(vocab)) if dense else hash_dims
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    norms = np.zeros(n, dtype=np.float64)
+    log = math.log
     for i, d in enumerate(docs):
         norm2 = 0.0
         for w, tf in d.items():
-            if w not in idf or tf <= 0:
+            g = idf.get(w)
+            if g is None or tf <= 0:
                 continue
-            x = (1 + math.log(tf)) * idf[w] if tf >= 1 else tf * idf[w]
+            x = (1 + log(tf)) * g if tf >= 1 else tf * g
             norm2 += x * x
             if dense:
                 j = vocab.get(w)
-                if j is not None:
-                    m[i, j] = x
+                if j is None:
+                    continue
             else:
                 h = hash(w)
-                m[i, h % dims] += x if (h >> 20) & 1 else -x
-        if norm2 > 0:
-            m[i] /= math.sqrt(norm2)
+                j = h % dims
+                x = x if (h >> 20) & 1 else -x
+            rows.append(i)
+            cols.append(j)
+            vals.append(x)
+        norms[i] = math.sqrt(norm2)
+    m = np.zeros((n, dims), dtype=np.float32)
+    if rows:
+        r = np.asarray(rows)
+        np.add.at(m, (r, np.asarray(cols)), np.asarray(vals) / np.where(norms[r] > 0, norms[r], 1.0))
     return m
 
 
@@ -160,22 +177,22 @@ def similarity(articles: Sequence[Article], embeddings: np.ndarray | None = None
                feats: Sequence[Features] | None = None) -> np.ndarray:
     """The combined similarity of every pair of articles (n x n, float32, diagonal 0)."""
     feats = list(feats) if feats is not None else [features(a) for a in articles]
-    lex = _tfidf([f.terms for f in feats], 0.5)
+    lex = _tfidf([f.terms for f in feats], 0.5, HASH_DIMS)
     s = lex @ lex.T
-    ent = _tfidf([f.names for f in feats], 0.25)
+    ent = _tfidf([f.names for f in feats], 0.25, NAME_HASH_DIMS)
     has = np.linalg.norm(ent, axis=1) > 0
     es = ent @ ent.T
     both = np.outer(has, has)
     s = np.where(both, (s + ENTITY_WEIGHT * es) / (1 + ENTITY_WEIGHT), s)
     if CLASH < 1.0:  # titles that name different people or places, and openings that share no name
         tn = [f.title_names for f in feats]
-        for i in range(len(tn)):
-            if not tn[i]:
-                continue
-            for j in np.flatnonzero(s[i, i + 1:] >= THRESHOLD * CLASH) + i + 1:
-                if tn[j] and not (tn[i] & tn[j]) and es[i, j] < 0.05:
-                    s[i, j] *= CLASH
-                    s[j, i] = s[i, j]
+        t = np.zeros((len(tn), 2048), dtype=np.float32)
+        for i, names in enumerate(tn):
+            for w in names:
+                t[i, hash(w) % 2048] = 1.0
+        has_t = t.any(axis=1)
+        clash = np.outer(has_t, has_t) & ((t @ t.T) == 0) & (es < 0.05)
+        s = np.where(clash, s * CLASH, s)
     if embeddings is not None and len(embeddings) == len(feats):
         e = np.asarray(embeddings, dtype=np.float32)
         e = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)
