@@ -117,7 +117,8 @@ def test_model_digest_streams_and_passes_the_checks(standin, articles):
     assert any(i.section == "brief" for i in d.items)
     checks = [c for c in standin.chats() if "\nSentence: " in c["messages"][-1]["content"]]
     assert w.checks == len(checks) > 0
-    assert w.model_calls == len(written) + 3 + w.checks
+    confirms = [c for c in standin.chats() if "same specific event" in c["messages"][-1]["content"]]
+    assert w.model_calls == len(written) + 3 + w.checks + len(confirms)
     assert not any("one sentence" in c["messages"][-1]["content"] for c in standin.chats())
     # ... so the plan already carries them, and no text streams for them
     for n, (planned, final) in enumerate(zip(plan.items, d.items)):
@@ -207,7 +208,8 @@ def test_rerun_sends_nothing_and_new_articles_send_only_their_stories(standin, a
                         start_id=200, base=NOON + timedelta(hours=1))
     fourth = writer(standin, cache=cache).write(articles + minor + big, DAY)
     sent = [c["messages"][-1]["content"] for c in standin.chats()[n_first:]]
-    sent = [p for p in sent if "\nSentence: " not in p]  # the checks of the new summary's sentences
+    # leaving out the checks of the new summary's sentences and same-story questions about the new article
+    sent = [p for p in sent if "\nSentence: " not in p and "same specific event" not in p]
     assert next(i for i in fourth.items if i.article_ids == [200]).section == "also"
     assert len(sent) == 2 and all("Berlengas" in p for p in sent)
     assert "headline" in sent[1]
@@ -218,7 +220,7 @@ def test_error_mid_stream_keeps_what_was_written(standin, articles):
     standin.backend = ScriptBackend(lambda m, o: "Storm Elena flooded towns in northern Portugal. Trains stopped on Thursday.")
     standin.error_after = 9  # inside the first story's second sentence
     events = []
-    d = writer(standin, on_event=events.append).write(articles, DAY)
+    d = writer(standin, on_event=events.append, confirm_borderline=False).write(articles, DAY)
     assert d.items[0].text == "Storm Elena flooded towns in northern Portugal."
     assert "unexpectedly stopped" in d.notice and "kept" in d.notice
     assert d.model == MODEL and not d.extractive
