@@ -364,7 +364,7 @@ def real_model_day(args, days) -> int:
 
         p, r = pairwise(pred, gold)
         f = bcubed(pred, gold)[2]
-        problems = validate.validate(d, arts)
+        problems = validate(d, arts)
         print(f"Real model ({MODEL_NAME}, style {args.style}) on a {len(arts)}-article labelled day: "
               f"{wall:.0f} s wall, {w.model_calls} model calls ({llm.usage.prompt_tokens} prompt / "
               f"{llm.usage.output_tokens} output tokens; {w.grouping.confirms_asked} same-story questions, "
