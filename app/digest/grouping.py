@@ -323,24 +323,38 @@ def group_stories(
     stats = stats if stats is not None else GroupingStats()
     if not arts:
         return []
-    sim = similarity(arts, embeddings)
+    feats = [features(a) for a in arts]
+    asking = confirm is not None and max_confirms > 0
+    # With the model there to ask, embeddings do not merge by themselves (they read two events of
+    # one kind as alike): groups form on the code's similarity, and the embeddings choose which
+    # pairs of groups the model is asked about.
+    sim = similarity(arts, None if asking else embeddings, feats)
     members, gsim = average_linkage(sim, THRESHOLD)
     rows = list(members)
     groups = [members[r] for r in rows]
-    if confirm is not None and max_confirms > 0 and len(groups) > 1:
-        groups = _confirm_borderline(arts, groups, gsim[np.ix_(rows, rows)], confirm, max_confirms,
-                                     confirm_seconds, stats, clock)
+    if asking and len(groups) > 1:
+        sub = gsim[np.ix_(rows, rows)]
+        if embeddings is not None:
+            full = similarity(arts, embeddings, feats)
+            member = np.zeros((len(groups), len(arts)), dtype=np.float32)
+            for g, idx in enumerate(groups):
+                member[g, idx] = 1.0 / len(idx)
+            sub = member @ full @ member.T
+            np.fill_diagonal(sub, -np.inf)
+        groups = _confirm_borderline(arts, groups, sub, confirm, max_confirms, confirm_seconds, stats, clock,
+                                     upper=np.inf if embeddings is not None else THRESHOLD)
     stats.seconds = clock() - t0
     return [Story(articles=_order_articles([arts[k] for k in g])) for g in groups]
 
 
-def _confirm_borderline(arts, groups, sub, confirm, max_confirms, budget, stats, clock):
-    """Ask ``confirm`` about the borderline pairs of groups (``sub``: their average similarity)."""
+def _confirm_borderline(arts, groups, sub, confirm, max_confirms, budget, stats, clock, upper=THRESHOLD):
+    """Ask ``confirm`` about the borderline pairs of groups (``sub``: their average similarity,
+    asked about from ``THRESHOLD - BORDER`` up to ``upper``), the most similar first."""
     cand = []
     lo = THRESHOLD - BORDER
     iu = np.triu_indices(len(groups), 1)
     vals = sub[iu]
-    for idx in np.flatnonzero((vals >= lo) & (vals < THRESHOLD)):
+    for idx in np.flatnonzero((vals >= lo) & (vals < upper)):
         cand.append((float(vals[idx]), int(iu[0][idx]), int(iu[1][idx])))
     cand.sort(key=lambda c: (-c[0], c[1], c[2]))
     stats.borderline = len(cand)
