@@ -33,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from app.digest.text import STOPWORDS, article_text, stem
+from app.digest.text import STOPWORDS, _TOKEN_WORD as _WORD, article_text, normalise_text, stem, tokens
 from app.models import Article
 
 # --- tuned on labelled real news (scripts/bench_digest.py --quality, ECB+ days) -----------------
@@ -58,36 +58,6 @@ GENERIC_TITLES = re.compile(
     r"podcast|episode|video|photos?|announcement|a few things|quick (?:note|update|links)|"
     r"(?:open )?thread|misc(?:ellany)?|thoughts|reading list|link ?dump|"
     r"(?:\w+ )?\d{1,4}|new post|post)\W*)$", re.I)
-
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "‛": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"',
-                         "«": '"', "»": '"', "–": "-", "—": "-", "\u00a0": " "})
-_WORD = re.compile(r"\d[\d,.]*\d|[^\W\d_][\w'\-]*", re.UNICODE)
-
-
-def normalise_text(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
-
-
-def tokens(text: str, with_offsets: bool = False) -> list:
-    """(stemmed content word, is it a name or a number?) in order (with ``with_offsets``:
-    ((word, name), offset)). A name is a capitalised word that does not start a sentence."""
-    text = normalise_text(text)
-    out: list = []
-    for m in _WORD.finditer(text):
-        raw = m.group(0)
-        w = raw.lower()
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.strip("'-").replace(",", "")
-        if len(w) < 2 or w in STOPWORDS:
-            continue
-        before = text[max(0, m.start() - 3):m.start()].strip()
-        digit = raw[0].isdigit()
-        name = digit or (raw[0].isupper() and before != "" and before[-1] not in ".!?\":'")
-        tok = (w if digit else stem(w), name)
-        out.append((tok, m.start()) if with_offsets else tok)
-    return out
-
 
 def generic_title(title: str) -> bool:
     return bool(GENERIC_TITLES.match(normalise_text(title).strip())) or not title.strip()

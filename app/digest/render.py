@@ -58,6 +58,18 @@ def story_parts(d: Digest, item: DigestItem) -> list[tuple[str, str]]:
     return out
 
 
+def _html_part(part: str, text: str, lb: dict, classes: bool = False) -> str:
+    """One part of a story as HTML: the main text a paragraph ("…" while it is still empty), a
+    quote a blockquote, any other part a labelled paragraph. ``classes`` for the styled export."""
+    e = html.escape
+    if part == "text":
+        return f"<p>{e(text)}</p>" if text else "<p><span class=muted>…</span></p>"
+    if part == "quote":
+        return f'<blockquote class="quote">{e(text)}</blockquote>' if classes else f"<blockquote>{e(text)}</blockquote>"
+    attrs = f' class="why part-{e(part)}"' if classes else ""
+    return f"<p{attrs}><b>{e(part_label(part, lb))}:</b> {e(text)}</p>"
+
+
 def _md_escape(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
 
@@ -192,13 +204,7 @@ def to_html(d: Digest, articles: Sequence[Article] = (), labels: dict | None = N
         for i in items:
             body.append(f'<article><h3><a href="{e(first_href(i))}">{e(i.title)}</a></h3>'
                         f'<div class="sources">{e(", ".join(dict.fromkeys(i.sources)))}</div>')
-            for part, text in story_parts(d, i):
-                if part == "text":
-                    body.append(f"<p>{e(text)}</p>")
-                elif part == "quote":
-                    body.append(f'<blockquote class="quote">{e(text)}</blockquote>')
-                else:
-                    body.append(f'<p class="why part-{e(part)}"><b>{e(part_label(part, lb))}:</b> {e(text)}</p>')
+            body += [_html_part(part, text, lb, classes=True) for part, text in story_parts(d, i)]
             body.append(f'<p class="links">{links(i)}</p></article>')
     body.append(f'<p class="closing">{e(d.closing)}</p>')
     cited = [by_id[aid] for i in d.items for aid in i.article_ids if aid in by_id]
@@ -326,13 +332,7 @@ def to_view_html(d: Digest | DigestDraft, *, link: str = "#0b57d0", muted: str =
                 shown.insert(0, ("text", ""))
             if n == 0 and "why" not in names and parts.get("why"):
                 shown.append(("why", parts["why"]))
-            for part, text in shown:
-                if part == "text":
-                    out.append(f"<p>{e(text) if text else '<span class=muted>…</span>'}</p>")
-                elif part == "quote":
-                    out.append(f"<blockquote>{e(text)}</blockquote>")
-                else:
-                    out.append(f"<p><b>{e(part_label(part, lb))}:</b> {e(text)}</p>")
+            out += [_html_part(part, text, lb) for part, text in shown]
             out.append(f'<p class="muted">{links}</p>')
     closing = d.closing or parts.get("closing", "")
     if closing:

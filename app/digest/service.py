@@ -36,12 +36,6 @@ def is_embedding_model(name: str) -> bool:
     return any(base.startswith(f) for f in EMBEDDING_FAMILIES) or "embed" in base
 
 
-def _installed(wanted: str, installed) -> str | None:
-    for n in installed:
-        if n == wanted or n == f"{wanted}:latest" or (":" not in wanted and n.split(":")[0] == wanted):
-            return n
-    return None
-
 
 
 def parse_day(value) -> _date | None:
@@ -146,7 +140,10 @@ class DigestService:
         embed_model = None
         if chosen and len(articles) > 1:
             wanted = self._setting("embed_model", None) or DEFAULT_EMBED_MODEL
-            embed_model = _installed(wanted, installed)
+            try:
+                embed_model = client.choose_model(wanted, [m for m in installed if is_embedding_model(m)] or installed)
+            except ModelMissing:
+                embed_model = None
             if embed_model is None:
                 e = ModelMissing(wanted)
                 msg = (f"The embedding model “{wanted}” is not installed, so stories are grouped from their "

@@ -122,26 +122,43 @@ STOPWORDS = frozenset(
     said says say saying new news today report reports year years week day told according one two first last
     percent per cent mr mrs ms will may might just""".split()
 )
-_WORD = re.compile(r"\d[\d,.]*\d|[A-Za-z0-9\u00c0-\u024f][A-Za-z0-9\u00c0-\u024f'’\-]*")
 
 
-def weighted_keywords(text: str) -> list[tuple[str, float]]:
-    """Content words (stemmed), each with a weight: names and numbers count double — they are
-    what tells one story from another ("Storm Elena", "4.5") more than common words do."""
-    out = []
-    for m in _WORD.finditer(text):
+_TOKEN_QUOTES = str.maketrans({"’": "'", "‘": "'", "‛": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"',
+                         "«": '"', "»": '"', "–": "-", "—": "-", "\u00a0": " "})
+_TOKEN_WORD = re.compile(r"\d[\d,.]*\d|[^\W\d_][\w'\-]*", re.UNICODE)
+
+
+def normalise_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").translate(_TOKEN_QUOTES)
+
+
+def tokens(text: str, with_offsets: bool = False) -> list:
+    """(stemmed content word, is it a name or a number?) in order (with ``with_offsets``:
+    ((word, name), offset)). A name is a capitalised word that does not start a sentence."""
+    text = normalise_text(text)
+    out: list = []
+    for m in _TOKEN_WORD.finditer(text):
         raw = m.group(0)
-        w = raw.lower().replace("’", "'")
+        w = raw.lower()
         if w.endswith("'s"):
             w = w[:-2]
         w = w.strip("'-").replace(",", "")
         if len(w) < 2 or w in STOPWORDS:
             continue
         before = text[max(0, m.start() - 3):m.start()].strip()
-        is_name = raw[0].isupper() and before != "" and before[-1] not in ".!?\"“:"
-        weight = 2.0 if (is_name or raw[0].isdigit()) else 1.0
-        out.append((w if raw[0].isdigit() else stem(w), weight))
+        digit = raw[0].isdigit()
+        name = digit or (raw[0].isupper() and before != "" and before[-1] not in ".!?\":'")
+        tok = (w if digit else stem(w), name)
+        out.append((tok, m.start()) if with_offsets else tok)
     return out
+
+
+
+def weighted_keywords(text: str) -> list[tuple[str, float]]:
+    """Content words (stemmed), each with a weight: names and numbers count double — they are
+    what tells one story from another ("Storm Elena", "4.5") more than common words do."""
+    return [(w, 2.0 if name else 1.0) for w, name in tokens(text)]
 
 
 def keywords(text: str) -> list[str]:
