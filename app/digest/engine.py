@@ -551,6 +551,9 @@ class DigestWriter:
             return ""
         line = _clean(raw).split("\n")[0].replace('"', "").strip(" -*#")
         line = truncate_words(line, int(words * 1.5)).rstrip(" …")
+        # a headline cut at the word limit must not end on "and", "of", a comma
+        line = re.sub(r"(?:[\s,;:–—-]+(?:and|or|but|of|in|on|at|to|for|with|the|a|an|from|by))+[\s,;:–—-]*$|[\s,;:–—-]+$",
+                      "", line, flags=re.I)
         source = "\n".join(_source_text(s) for s in stories[:3])
         line, dropped = (repair(line, source, min_support=MIN_SUPPORT["headline"], instructions=self._instr("headline"))
                          if line else ("", []))
