@@ -145,6 +145,33 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (digest_id, article_id)
     );
     """,
+    # At scale (1M articles, 5,000 feeds): unread counts kept per feed by triggers instead of counted
+    # (counting walked every unread index entry: ~50 ms at 1M), and "news, not an archive" decided
+    # once when an article is written (store.news_flag) instead of per row with julianday() and a
+    # join on feeds (which made the Today count 3x slower), with a small covering index for Today.
+    2: """
+    ALTER TABLE feeds ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;  -- its articles with read = 0
+    UPDATE feeds SET unread = (SELECT count(*) FROM articles a WHERE a.feed_id = feeds.id AND a.read = 0);
+    CREATE TRIGGER articles_unread_insert AFTER INSERT ON articles WHEN new.read = 0 BEGIN
+        UPDATE feeds SET unread = unread + 1 WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER articles_unread_update AFTER UPDATE OF read ON articles WHEN old.read != new.read BEGIN
+        UPDATE feeds SET unread = unread + (CASE WHEN new.read = 0 THEN 1 ELSE -1 END) WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER articles_unread_delete AFTER DELETE ON articles WHEN old.read = 0 BEGIN
+        UPDATE feeds SET unread = unread - 1 WHERE id = old.feed_id;
+    END;
+
+    -- 1: news of its day; 0: an archive (published over 2 days before first seen, or undated and
+    -- first seen within 10 minutes of its feed being added). The definition: store.news_flag.
+    ALTER TABLE articles ADD COLUMN news INTEGER NOT NULL DEFAULT 1;
+    UPDATE articles SET news = (CASE WHEN published IS NOT NULL
+            THEN julianday(first_seen) - julianday(published) <= 2
+            ELSE julianday(first_seen) - julianday((SELECT added FROM feeds f WHERE f.id = articles.feed_id)) > 10.0 / 1440
+        END);
+    -- Today and its count: queries must say "a.news = 1" to use it
+    CREATE INDEX articles_news_by_date ON articles (sort_date DESC, id DESC, read) WHERE news = 1;
+    """,
 }
 
 LATEST = max(MIGRATIONS)
