@@ -11,11 +11,10 @@ import hashlib
 
 
 def content_hash(*parts) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for p in parts:
-        h.update(str(p if p is not None else "").encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    # One update over the parts joined: the same digest as updating part by part (each part, then a
+    # NUL), in one call instead of two per part.
+    joined = "\x00".join([str(p if p is not None else "") for p in parts]) + "\x00" if parts else ""
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def entry_hash(e) -> str:

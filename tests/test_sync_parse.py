@@ -290,3 +290,13 @@ def test_a_long_feed_keeps_its_first_entries():
     parsed = P.parse_feed(doc(P.MAX_ENTRIES + 100), BASE)
     assert [e.guid for e in parsed.entries] == [f"g{i}" for i in range(P.MAX_ENTRIES)]
     assert f"{P.MAX_ENTRIES + 100:,}" in parsed.notice
+
+
+def test_relative_links_are_made_absolute_in_the_sanitised_html_only():
+    """Links are made absolute in what nh3 keeps: unquoted values too, and never text inside
+    another attribute's value."""
+    got = app_html.sanitize('<a href=/unq>u</a><a title=\'x href="/no"\' href="?q=1&amp;b">t</a>'
+                            '<img src=" rel.png" alt="a>b"><a href="#top">t</a>', "https://e.com/a/b")
+    assert 'href="https://e.com/unq"' in got
+    assert 'title="x href=&quot;/no&quot;"' in got and 'href="https://e.com/a/b?q=1&amp;b"' in got
+    assert 'src="https://e.com/a/rel.png"' in got and 'href="#top"' in got
