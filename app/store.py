@@ -473,6 +473,8 @@ class Store:
         joined = self._read(f"SELECT group_concat(id) FROM ({sql})", params)[0][0]
         if not joined:
             return []
+        if len(joined) < 100_000:  # up to ~15k ids: not worth importing numpy for
+            return list(map(int, joined.split(",")))
         import numpy as np
 
         return np.fromstring(joined, dtype=np.int64, sep=",").tolist()
