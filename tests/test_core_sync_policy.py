@@ -29,3 +29,17 @@ def test_manual_sync_retries_backed_off_feeds_but_honours_retry_after(tmp_path, 
         assert [r.feed_id for r in manual.results] == [ok.id]  # busy asked for two hours' peace
         assert feed_server.hits("/ok.rss") == 1 and feed_server.hits("/busy") == 1
         assert t.feed(ok.id).last_error is None and t.feed(ok.id).unread > 0
+
+
+def test_fetch_order_takes_a_few_hosts_at_a_time_round_robin():
+    from types import SimpleNamespace
+
+    from app.sync.decide import fetch_order
+
+    feeds = [SimpleNamespace(url=f"https://h{i % 4}.example/{i}") for i in range(10)]
+    order = [f.url for f in fetch_order(feeds, 2)]
+    assert sorted(order) == sorted(f.url for f in feeds)  # every feed once
+    hosts = [u.split("/")[2] for u in order]
+    # h0 and h1 together (alternating), then h2 and h3
+    assert hosts == ["h0.example", "h1.example"] * 3 + ["h2.example", "h3.example"] * 2
+    assert fetch_order([], 10) == []

@@ -136,11 +136,13 @@ def _tfidf(docs: Sequence[Counter], common_share: float, hash_dims: int = 1 << 1
             cols.append(j)
             vals.append(x)
         norms[i] = math.sqrt(norm2)
-    m = np.zeros((n, dims), dtype=np.float32)
-    if rows:
-        r = np.asarray(rows)
-        np.add.at(m, (r, np.asarray(cols)), np.asarray(vals) / np.where(norms[r] > 0, norms[r], 1.0))
-    return m
+    if not rows:
+        return np.zeros((n, dims), dtype=np.float32)
+    r = np.asarray(rows)
+    # summed per cell (hashed terms collide) with bincount: np.add.at is ~10x slower
+    flat = np.bincount(r * dims + np.asarray(cols), weights=np.asarray(vals) / np.where(norms[r] > 0, norms[r], 1.0),
+                       minlength=n * dims)
+    return flat.reshape(n, dims).astype(np.float32)
 
 
 def similarity(articles: Sequence[Article], embeddings: np.ndarray | None = None,
@@ -155,13 +157,18 @@ def similarity(articles: Sequence[Article], embeddings: np.ndarray | None = None
     both = np.outer(has, has)
     s = np.where(both, (s + ENTITY_WEIGHT * es) / (1 + ENTITY_WEIGHT), s)
     if CLASH < 1.0:  # titles that name different people or places, and openings that share no name
-        tn = [f.title_names for f in feats]
-        t = np.zeros((len(tn), 2048), dtype=np.float32)
-        for i, names in enumerate(tn):
-            for w in names:
-                t[i, hash(w) % 2048] = 1.0
-        has_t = t.any(axis=1)
-        clash = np.outer(has_t, has_t) & ((t @ t.T) == 0) & (es < 0.05)
+        # titles share a name (hashed into 2048 buckets) when they share a bucket: found by bucket,
+        # not with a 3,000 x 2,048 matrix product
+        buckets: dict[int, list[int]] = {}
+        has_t = np.zeros(len(feats), dtype=bool)
+        for i, f in enumerate(feats):
+            for b in {hash(w) % 2048 for w in f.title_names}:
+                buckets.setdefault(b, []).append(i)
+                has_t[i] = True
+        share = np.zeros((len(feats), len(feats)), dtype=bool)
+        for idx in buckets.values():
+            share[np.ix_(idx, idx)] = True
+        clash = np.outer(has_t, has_t) & ~share & (es < 0.05)
         s = np.where(clash, s * CLASH, s)
     if embeddings is not None and len(embeddings) == len(feats):
         e = np.asarray(embeddings, dtype=np.float32)

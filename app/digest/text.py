@@ -138,20 +138,45 @@ def tokens(text: str, with_offsets: bool = False) -> list:
     ((word, name), offset)). A name is a capitalised word that does not start a sentence."""
     text = normalise_text(text)
     out: list = []
+    words = _WORDS
+    if len(words) > 200_000:
+        words.clear()
     for m in _TOKEN_WORD.finditer(text):
         raw = m.group(0)
-        w = raw.lower()
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.strip("'-").replace(",", "")
-        if len(w) < 2 or w in STOPWORDS:
+        info = words.get(raw)
+        if info is None:
+            info = words[raw] = _word(raw)
+        if info is _SKIP:
             continue
-        before = text[max(0, m.start() - 3):m.start()].strip()
-        digit = raw[0].isdigit()
-        name = digit or (raw[0].isupper() and before != "" and before[-1] not in ".!?\":'")
-        tok = (w if digit else stem(w), name)
+        w, digit, upper = info
+        if digit:
+            name = True
+        elif upper:  # a capitalised word is a name unless it starts a sentence
+            start = m.start()
+            before = text[max(0, start - 3):start].strip()
+            name = before != "" and before[-1] not in ".!?\":'"
+        else:
+            name = False
+        tok = (w, name)
         out.append((tok, m.start()) if with_offsets else tok)
     return out
+
+
+# What tokens() makes of a word, by the word as written (a day's articles repeat their words: the
+# digest tokenises 3,000 articles in a fraction of the time with this): (token, digit, capitalised).
+_WORDS: dict[str, tuple | object] = {}
+_SKIP = object()
+
+
+def _word(raw: str):
+    w = raw.lower()
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.strip("'-").replace(",", "")
+    if len(w) < 2 or w in STOPWORDS:
+        return _SKIP
+    digit = raw[0].isdigit()
+    return (w if digit else stem(w), digit, raw[0].isupper())
 
 
 

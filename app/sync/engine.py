@@ -154,7 +154,7 @@ class _Run:
                 self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work)
             finished: asyncio.Queue = asyncio.Queue()
             tasks = {}
-            for f in self.feeds:
+            for f in decide.fetch_order(self.feeds, s.concurrency):
                 t = asyncio.create_task(self.one(f))
                 t.add_done_callback(finished.put_nowait)
                 tasks[t] = f

@@ -302,7 +302,9 @@ class Fetcher:
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
             current = urls.check(current)  # BadAddress: only this request fails, in plain words
-            async with self._all, self._host_sem(current):
+            # The host's turn first, then a slot overall: a request waiting for its busy host
+            # must not hold one of the `concurrency` slots other hosts could use.
+            async with self._host_sem(current), self._all:
                 dead = self._unreachable.get(host_of(current))
                 if dead:
                     raise FetchFailed(dead)
