@@ -232,7 +232,7 @@ class _Run:
                 err = FetchFailed(f"Something went wrong fetching the feed ({type(e).__name__}).")
                 return await self.in_worker(self.record_error, feed, err)
             if resp.status == 304:
-                return await self.in_worker(self.not_modified, feed)
+                return await self.not_modified(feed)
             try:
                 parsed = await self.parse(resp)
             except FeedError as e:
@@ -243,17 +243,22 @@ class _Run:
                 return await self.in_worker(self.record_error, feed, err)
             return await self.in_worker(self.store_parsed, feed, resp, parsed)
 
-    # store thread
-    def not_modified(self, feed: Feed) -> FeedResult:
+    # event loop: a 304 goes to the store thread only when there is something to write or ask (a
+    # hand-off per feed was a third of a warm 500-feed sync's overhead over its downloads)
+    async def not_modified(self, feed: Feed) -> FeedResult:
         # Recorded in batches: a 304 changes nothing a later sync depends on, so a kill before the
         # batch is written costs one more conditional GET, nothing else.
         self.unmodified.append(feed.id)
         if len(self.unmodified) >= 100:
-            self.record_unmodified()
-        self._look_for_offline_work(feed)
+            ids, self.unmodified = self.unmodified, []
+            await self.in_worker(lambda: self.store.record_not_modified(ids, now=self.s.clock()))
+        if self.s.extras and feed.id in self.feeds_with_work:
+            await self.in_worker(self._look_for_offline_work, feed)
+        else:
+            self._look_for_offline_work(feed)  # nothing stored, nothing left over: no query
         return FeedResult(feed.id, feed.url, feed.title, "not_modified")
 
-    # store thread
+    # store thread, once all feeds are done
     def record_unmodified(self) -> None:
         if self.unmodified:
             ids, self.unmodified = self.unmodified, []

@@ -239,6 +239,29 @@ class _SyncTransportAdapter(httpx.AsyncBaseTransport):
                               extensions=resp.extensions)
 
 
+async def _drain_small(r: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a body we do not need (a 304's, a redirect's) when it is small, so the connection goes
+    back to the pool: closed unread, httpcore drops it, and the next request to the host connects
+    again (a warm sync of 500 feeds opened 500 connections)."""
+    length = r.headers.get("content-length")
+    if r.is_stream_consumed or not (length is not None and length.isdigit() and int(length) <= limit):
+        return
+    async for _ in r.aiter_raw():
+        pass
+
+
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every sync of the app session: httpx builds one per client, and
+    loading the CA bundle costs ~0.2 s here (a quarter of a warm 500-feed sync)."""
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
+
+
 class Fetcher:
     """Use as `async with Fetcher(...) as f: await f.get(url, ...)` inside one event loop."""
 
@@ -261,6 +284,7 @@ class Fetcher:
     async def __aenter__(self) -> "Fetcher":
         self._client = httpx.AsyncClient(
             transport=self.transport,
+            verify=_ssl_context() if self.transport is None else True,
             timeout=self.timeout,
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
             follow_redirects=False,
@@ -347,8 +371,10 @@ class Fetcher:
                 location = r.headers.get("location")
                 if not location:
                     raise FetchFailed(f"The site sent a redirect without an address (HTTP {status}).", answered=True)
+                await _drain_small(r)
                 return status, location.strip(), None
             if status == 304:
+                await _drain_small(r)
                 return status, None, Response(str(r.url), status, r.headers, b"")
             if not 200 <= status < 300:
                 retry_at = parse_retry_after(r.headers.get("retry-after"), self.clock()) \
