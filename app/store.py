@@ -574,9 +574,13 @@ class Store:
 
     # --- search ---------------------------------------------------------------------------------------
 
+    SEARCH_MERGE_PAGES = 200  # FTS5 'merge' work after each update_search that indexed something
+
     def update_search(self, batch: int = 2000) -> int:
         """Bring the full-text index up to date with the articles; return how many rows were indexed.
-        Runs in batches of short transactions, so it can be interrupted and resumed."""
+        Runs in batches of short transactions, so it can be interrupted and resumed. Each batch adds
+        an index segment; a bounded FTS5 'merge' afterwards keeps their number down (fewer segments
+        to read per query) without the cost of a full `optimize_search`."""
         done = 0
         while True:
             with self._write() as db:
@@ -584,6 +588,9 @@ class Store:
                     "SELECT article_id, old_title, old_authors, old_text FROM search_queue LIMIT ?", (batch,)
                 ).fetchall()
                 if not queue:
+                    if done:
+                        db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)",
+                                   (self.SEARCH_MERGE_PAGES,))
                     return done
                 stale = [(q["article_id"], q["old_title"], q["old_authors"], q["old_text"]) for q in queue
                          if q["old_title"] is not None]
@@ -600,6 +607,14 @@ class Store:
                 )
                 db.execute(f"DELETE FROM search_queue WHERE article_id IN ({_qs(ids)})", ids)
                 done += len(ids)
+
+    def optimize_search(self) -> None:
+        """Merge the full-text index into one segment (FTS5 'optimize'): searches that match many
+        articles get faster (at 1M articles a common word with a rare one: ~6 -> ~2 ms; a common
+        prefix ~150 -> ~100 ms). It rewrites the whole index (~15 s at 1M articles, one
+        transaction): for maintenance, off the GUI thread, not for every sync."""
+        with self._write() as db:
+            db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
 
     def search_backlog(self) -> int:
         return self._read("SELECT count(*) FROM search_queue")[0][0]

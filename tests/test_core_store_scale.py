@@ -127,3 +127,16 @@ def test_migration_fills_news_and_unread_for_an_existing_library(tmp_path):
             unread_reference(db)
     finally:
         store.close()
+
+
+def test_search_index_merge_and_optimize_keep_the_same_answers(t):
+    f = t.store.add_feed("https://example.org/s", now=T0)[0]
+    for k in range(4):  # several update_search runs: several index segments, merged as they come
+        entries = [replace(entry(i, body=f"<p>batch{k} common words here</p>"), guid=f"{k}-{i}") for i in range(30)]
+        t.store.save_entries(f, replace(feed(0), entries=entries), now=T0 + timedelta(minutes=k))
+        assert t.update_search() > 0
+    before = (t.search("common"), t.search("batch2"), t.search("batc"))
+    assert len(before[0]) == 120 and len(before[1]) == 30 and len(before[2]) == 120
+    t.store.optimize_search()
+    assert (t.search("common"), t.search("batch2"), t.search("batc")) == before
+    assert t.store._db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')") is not None
