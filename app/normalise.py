@@ -125,7 +125,9 @@ def bound_html(s: str, max_chars: int = HTML_MAX_CHARS, max_depth: int = HTML_MA
     out: list[str] = []
     pos = 0
     changed = False
-    for m in _TAG.finditer(s):
+    # Only up to the last ">": past it no tag can end, and each failed match would scan to the end
+    # (quadratic: 20,000 "<iframe src=\"" with no ">" took minutes).
+    for m in _TAG.finditer(s, 0, s.rfind(">") + 1):
         name = m.group(2).lower()
         if name in _FLAT or m.group(3):
             continue
