@@ -88,3 +88,31 @@ def test_hostile_raw_text_input_is_linear():
 def test_close_raw_text_leaves_other_html_alone():
     s = "<p>Hello <b>world</b></p><img src='a.png'>"
     assert close_raw_text(s) is s
+
+
+# --- bylines ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, byline", [
+    ("Rosemary Orchard, Rosemary Orchard", "Rosemary Orchard"),
+    ("rose@example.com (Rosemary Orchard), Rosemary  orchard", "Rosemary Orchard"),
+    ("Ann <ann@example.org>, Bob, ann", "Ann, Bob"),
+    ("Smith, John", "Smith, John"),  # a name with a comma survives
+    ("Smith, John, Smith, John", "Smith, John"),
+    ("webmaster@example.org", "webmaster@example.org"),
+    (" , ,", ""),
+])
+def test_a_byline_names_each_author_once(given, byline):
+    assert normalise.authors(given) == byline
+
+
+def test_feeds_naming_one_author_twice_store_the_name_once():
+    with_json = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "Rosemary Orchard", "items": [{"id": "1",'
+                 b' "content_html": "<p>x</p>", "authors": [{"name": "Rosemary Orchard"}, {"name": "rosemary orchard"},'
+                 b' {"name": "Rosemary Orchard "}]}]}')
+    assert parse_feed(with_json, "https://www.rosemaryorchard.com/").entries[0].authors == "Rosemary Orchard"
+    rss = (b'<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+           b"<title>R</title><item><guid>1</guid><title>T</title><dc:creator>Ann Example</dc:creator>"
+           b"<author>ann@example.org (Ann Example)</author><description>x</description></item></channel></rss>")
+    assert parse_feed(rss, "https://example.com/").entries[0].authors == "Ann Example"
+    real = parse_feed((CORPUS / "rose.json").read_bytes(), "https://www.rosemaryorchard.com/blog")
+    assert {e.authors for e in real.entries} == {"Rosemary Orchard"}

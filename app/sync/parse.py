@@ -263,7 +263,7 @@ def prepare(parsed: ParsedFeed) -> ParsedFeed:
         e.guid = normalise.text(e.guid)[:2000] or derive_guid(None, e.url, e.title, e.published, e.summary)
         e.url = urls.valid(e.url) if e.url else None
         e.title = normalise.line(e.title, 2000)
-        e.authors = normalise.line(e.authors, 500)
+        e.authors = normalise.authors(e.authors, 500)
         e.summary = normalise.text(e.summary)
         e.content_html = normalise.text(e.content_html)
         if e.text is None:
