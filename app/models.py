@@ -22,6 +22,8 @@ class Feed:
     etag: str | None = None
     last_modified: str | None = None
     next_attempt: datetime | None = None  # back-off / Retry-After: do not fetch before this
+    icon: str | None = None  # the feed's icon, relative to the image dir (Tidings.image_path), when cached
+    icon_checked: datetime | None = None  # when the icon was last looked for (refreshed weekly)
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +63,9 @@ class Article:
     starred: bool
     images: dict[str, str] = field(default_factory=dict)  # remote URL -> local cache path
     enclosures: tuple[Enclosure, ...] = ()
+    # Why the article page's full text is not there, once Tidings gave up on it (plain words, a
+    # sentence: the reader shows "Full text unavailable: <this>"); None otherwise.
+    fulltext_error: str | None = None
 
     @property
     def date(self) -> datetime:
@@ -149,6 +154,7 @@ class ParsedFeed:
     entries: list[ParsedEntry]
     total_entries: int | None = None  # entries the feed had, when more than `entries` (cut by size)
     notice: str | None = None  # what the reader should know about this fetch (e.g. entries left out)
+    icon_url: str | None = None  # the feed's own icon: Atom icon/logo, RSS image, JSON Feed favicon/icon
 
 
 @dataclass
@@ -158,7 +164,7 @@ class FeedResult:
     feed_id: int
     url: str
     title: str
-    status: str  # "updated" | "not_modified" | "error" | "cancelled"
+    status: str  # "updated" | "not_modified" | "error" | "cancelled" | "offline" (not reached: no error kept)
     new: int = 0
     updated: int = 0
     error: str | None = None  # plain words, as stored on the feed
@@ -173,6 +179,9 @@ class SyncReport:
     cancelled: bool = False
     seconds: float = 0.0
     parsed_in_process: int = 0  # feeds parsed in the parse process, not the parse thread (app.sync.engine)
+    # No server answered and several could not be reached at all: the machine is offline. Those feeds
+    # have status "offline", no error and no back-off: the next sync fetches them (app.sync.decide.is_offline).
+    offline: bool = False
 
     @property
     def new(self) -> int:
@@ -181,6 +190,24 @@ class SyncReport:
     @property
     def failed(self) -> list[FeedResult]:
         return [r for r in self.results if r.status == "error"]
+
+    @property
+    def waiting(self) -> list[FeedResult]:
+        """Feeds not fetched because the machine is offline."""
+        return [r for r in self.results if r.status == "offline"]
+
+    def summary(self) -> str:
+        """The result in plain words, as the window's status line and the CLI show it."""
+        if self.offline:
+            n = len(self.waiting)
+            return f"You are offline; {n} feed{'s' if n != 1 else ''} will be fetched when you are back."
+        failed = self.failed
+        parts = [f"{self.new} new article{'s' if self.new != 1 else ''}"]
+        if failed:
+            parts.append(f"{len(failed)} feed{'s' if len(failed) != 1 else ''} failed (marked ⚠ in the list; "
+                         "hover for the reason)")
+        prefix = "Sync cancelled" if self.cancelled else "Sync finished"
+        return f"{prefix}: " + ", ".join(parts) + "."
 
 
 # --- digests ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.models import Feed, FeedResult, SyncReport, utc_now
 from app.sync import decide
 from app.sync import extras as _extras
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
+from app.sync.fetch import host_of as _host_of
 from app.sync.parse import parse_feed
 from app.sync.workers import PARSE_PROCESS_ENV, PROCESS_MIN_BODIES, parse_process, worker  # noqa: F401
 
@@ -106,6 +107,10 @@ class _Run:
         self.feeds_with_work: set[int] = set()  # asked once per run: feeds with offline work left over
         self.unmodified: list[int] = []  # 304s not yet recorded: written in batches
         self.bodies_fetched = 0
+        # Offline (issue 10): feeds whose host could not be reached at all are recorded at the end of
+        # the run, and only when the run was not offline (app.sync.decide.is_offline).
+        self.unreached: dict[int, tuple[Feed, FeedError]] = {}
+        self.icon_urls: dict[int, str | None] = {}  # feed id -> the icon its feed named, this run
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -151,7 +156,7 @@ class _Run:
                            deadline=s.deadline) as fetcher:
             self.fetcher = fetcher
             if s.extras:
-                self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work)
+                self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work, s.clock())
             finished: asyncio.Queue = asyncio.Queue()
             tasks = {}
             for f in self.feeds:
@@ -187,6 +192,7 @@ class _Run:
                 # close the store as soon as we return.
                 await self.in_parser(lambda: None)
                 await self.in_worker(self.record_unmodified)
+                await self.in_worker(self.record_unreached)
                 for t in tasks:
                     if t in pending:
                         f = tasks[t]
@@ -205,13 +211,14 @@ class _Run:
         except Exception as e:  # noqa: BLE001 - one feed's trouble is recorded on that feed only
             log.exception("syncing %s failed", feed.url)
             result = await self.in_worker(self.record_error, feed, _unexpected(e, "storing the feed's articles"))
-        if self.s.extras and not self.cancel.is_set():
+        if self.s.extras and not self.cancel.is_set() and feed.id not in self.unreached:
             try:
                 await self.offline_extras(feed)
             except LIBRARY_ERRORS:
                 raise
             except Exception:  # noqa: BLE001 - extras must never break the sync
                 log.exception("offline extras failed for feed %s", feed.url)
+            await self.feed_icon(feed)
         counts = self.extra_counts.get(feed.id)
         if counts:
             result.fulltext, result.images = counts
@@ -267,8 +274,10 @@ class _Run:
         if not changed and feed.id not in self.feeds_with_work:
             self.offline_work[feed.id] = ([], [])  # nothing stored now, nothing left over: no queries
             return
-        fulltext = self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed) if feed.fetch_full_text else []
-        images = (self.store.pending_images([feed.id], self.s.max_pages_per_feed)
+        now = self.s.clock()
+        fulltext = (self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed, now=now)
+                    if feed.fetch_full_text else [])
+        images = (self.store.pending_images([feed.id], self.s.max_pages_per_feed, now=now)
                   if feed.fetch_images and self.s.image_dir is not None else [])
         self.offline_work[feed.id] = (fulltext, images)
 
@@ -282,12 +291,16 @@ class _Run:
                                    last_modified=normalise.http_date(resp.headers.get("last-modified")),
                                    new_url=resp.permanent_url, notice=parsed.notice)
         self._look_for_offline_work(feed, changed=bool(saved.new or saved.updated))
+        self.icon_urls[feed.id] = parsed.icon_url
         title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
                           new=len(saved.new), updated=len(saved.updated))
 
     # store thread
     def record_error(self, feed: Feed, e: FeedError) -> FeedResult:
+        if getattr(e, "unreachable", False):  # not reached at all: recorded at the end, unless offline
+            self.unreached[feed.id] = (feed, e)
+            return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
         self.store.record_fetch_error(feed.id, str(e), now=self.s.clock(), retry_at=getattr(e, "retry_at", None))
         self._look_for_offline_work(feed)
         return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
@@ -299,17 +312,17 @@ class _Run:
         known = self.offline_work.pop(feed.id, None)
         if feed.fetch_full_text:
             pending = known[0] if known is not None else await self.in_worker(
-                self.store.pending_fulltext, [feed.id], self.s.max_pages_per_feed)
+                lambda: self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed, now=self.s.clock()))
             fetch, skip = decide.pages_to_fetch(pending or [])
             for aid in skip:  # no usable address: that article keeps the feed's text
-                await self.in_worker(self.store.set_fulltext, aid, None, None)
+                await self.in_worker(self.page_failed, aid, "The article has no valid web address.", True)
             if fetch:
                 done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in fetch))
                 counts[0] += sum(done)
                 known = None  # extracted pages may show images: ask again
         if feed.fetch_images and self.s.image_dir is not None and not self.cancel.is_set():
             pending = known[1] if known is not None else await self.in_worker(
-                self.store.pending_images, [feed.id], self.s.max_pages_per_feed)
+                lambda: self.store.pending_images([feed.id], self.s.max_pages_per_feed, now=self.s.clock()))
             if pending:
                 done = await asyncio.gather(*(self.images(aid, urls) for aid, urls in pending))
                 counts[1] += sum(done)
@@ -322,9 +335,10 @@ class _Run:
             return await self._fulltext(article_id, url)
         except LIBRARY_ERRORS:
             raise
-        except Exception:  # noqa: BLE001 - one page's trouble costs that page only
+        except Exception as e:  # noqa: BLE001 - one page's trouble costs that page only
             log.warning("full text for %s failed; the article keeps the feed's text", url, exc_info=True)
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            await self.in_worker(self.page_failed, article_id,
+                                 f"Something went wrong reading the page ({type(e).__name__}).", True)
             return 0
 
     async def _fulltext(self, article_id: int, url: str) -> int:
@@ -332,15 +346,14 @@ class _Run:
         try:
             page = await _extras.fetch_page(self.fetcher, url)
         except FeedError as e:
-            log.info("full text for %s: %s (will retry at the next sync)", url, e)
-            return 0
-        if page is None:
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            permanent = decide.is_permanent(e)
+            log.info("full text for %s: %s (%s)", url, e, "given up" if permanent else "will try again later")
+            await self.in_worker(self.page_failed, article_id, str(e), permanent)
             return 0
         body, final_url, ctype = page
         got = await self.in_parser(_extras.extract, body, final_url, ctype)
         if got is None:
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            await self.in_worker(self.page_failed, article_id, "The page has no article text Tidings could find.", True)
             return 0
         text, html = got
         await self.in_worker(self.store.set_fulltext, article_id, text, html)
@@ -350,7 +363,7 @@ class _Run:
         if self.cancel.is_set():
             return 0
         urls = urls[: decide.MAX_IMAGES_PER_ARTICLE]
-        cached = await self.in_worker(self.store.cached_images, urls)
+        cached = await self.in_worker(lambda: self.store.cached_images(urls, now=self.s.clock()))
         to_fetch, known = decide.images_to_fetch(urls, cached)
         results = await asyncio.gather(*(self.image(u) for u in to_fetch))
         fetched = dict(zip(to_fetch, results))
@@ -374,4 +387,46 @@ class _Run:
             raise
         except Exception as e:  # noqa: BLE001 - one image's trouble costs that image only
             log.warning("image %s failed", url, exc_info=True)
-            return None, None, None, f"Something went wrong fetching the image ({type(e).__name__})."
+            return None, None, None, f"Something went wrong fetching the image ({type(e).__name__}).", False
+
+    # --- the reader's core (issue 10): offline runs, pages that failed, feed icons ----------------
+
+    # store thread
+    def record_unreached(self) -> None:
+        """At the end of the run: feeds whose host could not be reached. Offline (no server answered,
+        several hosts unreached): no error and no back-off, the report says so once. Else each such
+        feed's error is recorded as any other."""
+        if not self.unreached:
+            return
+        answered = any(r.feed_id not in self.unreached and r.status != "cancelled" for r in self.report.results)
+        hosts = [_host_of(f.url) for f, _ in self.unreached.values()]
+        if decide.is_offline(answered, hosts):
+            self.report.offline = True
+            for r in self.report.results:
+                if r.feed_id in self.unreached:
+                    r.status = "offline"
+        else:
+            now = self.s.clock()
+            for feed, e in self.unreached.values():
+                self.store.record_fetch_error(feed.id, str(e), now=now, retry_at=None)
+        self.unreached = {}
+
+    # store thread
+    def page_failed(self, article_id: int, reason: str, permanent: bool) -> None:
+        self.store.record_fulltext_failure(article_id, reason, permanent=permanent, now=self.s.clock())
+
+    async def feed_icon(self, feed: Feed) -> None:
+        """The feed's icon, when due (weekly): never fails the feed, whatever goes wrong."""
+        if self.s.image_dir is None or self.cancel.is_set() or self.fetcher is None:
+            return
+        now = self.s.clock()
+        if not decide.icon_due(feed.icon_checked, now, have_icon=feed.icon is not None):
+            return
+        try:
+            path = await _extras.fetch_icon(self.fetcher, self.icon_urls.get(feed.id), feed.site_url, feed.url,
+                                            self.s.image_dir)
+            await self.in_worker(lambda: self.store.record_icon(feed.id, path, now=now))
+        except LIBRARY_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - an icon never costs a feed anything
+            log.warning("the icon of %s failed", feed.url, exc_info=True)

@@ -1,5 +1,5 @@
 """Offline extras, per feed, after its entries are stored: the article page's main text for
-teaser entries (trafilatura), and the images an article shows, into a local cache.
+teaser entries (trafilatura), the images an article shows, and the feed's icon, into a local cache.
 
 Network work runs on the event loop (same client, caps and timeouts as feeds); CPU work
 (extraction) and store writes run in the sync's single worker thread.
@@ -8,19 +8,21 @@ Network work runs on the event loop (same client, caps and timeouts as feeds); C
 from __future__ import annotations
 
 import hashlib
+import html as _html
 import logging
 import os
+import re
 from pathlib import Path
 
 from app import urls
-from app.errors import BadAddress, FeedError, FeedGone, FetchFailed, TooLarge
+from app.errors import FeedError
 from app.html import html_to_text, sanitize
 from app.sync.fetch import IMAGE_ACCEPT, IMAGE_MAX_BYTES, PAGE_ACCEPT, PAGE_MAX_BYTES, Fetcher
 from app.sync.parse import charset_of
 
 log = logging.getLogger(__name__)
 
-from app.sync.decide import MAX_IMAGES_PER_ARTICLE  # noqa: E402,F401 - decided there
+from app.sync.decide import MAX_IMAGES_PER_ARTICLE, is_permanent  # noqa: E402,F401 - decided there
 
 # Image types we cache, with their file extension. No SVG: it can carry scripts.
 IMAGE_TYPES = {
@@ -84,18 +86,11 @@ def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] 
     return text, clean
 
 
-async def fetch_page(fetcher: Fetcher, url: str) -> tuple[bytes, str, str | None] | None:
-    """(body, final url, content type) of an HTML page; None if it is not HTML or not there.
-    Raises FeedError only for failures worth retrying at the next sync (network, timeouts)."""
-    try:
-        resp = await fetcher.get(url, max_bytes=PAGE_MAX_BYTES, accept=PAGE_ACCEPT, what="page",
-                                 content_types=("text/html", "application/xhtml"))
-    except (FeedGone, TooLarge, BadAddress):
-        return None
-    except FetchFailed as e:
-        if e.answered:
-            return None  # the site answered (an error, not a page): no point asking again
-        raise  # the network failed: the page stays pending for the next sync
+async def fetch_page(fetcher: Fetcher, url: str) -> tuple[bytes, str, str | None]:
+    """(body, final url, content type) of an HTML page. Raises a FeedError saying why not;
+    app.sync.decide.is_permanent tells whether asking again later may help."""
+    resp = await fetcher.get(url, max_bytes=PAGE_MAX_BYTES, accept=PAGE_ACCEPT, what="page",
+                             content_types=("text/html", "application/xhtml"))
     return resp.body, resp.url, resp.content_type or ""
 
 
@@ -104,33 +99,131 @@ def image_relpath(url: str, ext: str) -> str:
     return f"{h[:2]}/{h}.{ext}"
 
 
-async def fetch_image(fetcher: Fetcher, url: str, image_dir: Path) -> tuple[str | None, str | None, int | None, str | None]:
-    """Download one image into the cache: (relpath, type, size, error)."""
+async def fetch_image(fetcher: Fetcher, url: str,
+                      image_dir: Path) -> tuple[str | None, str | None, int | None, str | None, bool]:
+    """Download one image into the cache: (relpath, type, size, error, may_pass). `may_pass`: the
+    failure may pass (the network, a server error): worth another try later."""
     if urls.valid(url) is None:  # checked here too: a bad address costs this image only
-        return None, None, None, "The image address is not a valid http(s) address."
+        return None, None, None, "The image address is not a valid http(s) address.", False
     try:
         resp = await fetcher.get(url, max_bytes=IMAGE_MAX_BYTES, accept=IMAGE_ACCEPT, what="image",
                                  content_types=("image/",))
     except FeedError as e:
-        return None, None, None, str(e)
+        return None, None, None, str(e), not is_permanent(e)
     ctype = (resp.content_type or "").split(";")[0].strip().lower()
     ext = IMAGE_TYPES.get(ctype)
     if ext is None:
-        return None, ctype, len(resp.body), f"Image type {ctype or 'unknown'} is not cached."
+        return None, ctype, len(resp.body), f"Image type {ctype or 'unknown'} is not cached.", False
     if not resp.body:
-        return None, ctype, 0, "The image was empty."
+        return None, ctype, 0, "The image was empty.", False
     rel = image_relpath(url, ext)
-    path = image_dir / rel
+    error = _save(image_dir / rel, resp.body)
+    if error:
+        return None, ctype, len(resp.body), f"Could not save the image ({error}).", True
+    return rel, ctype, len(resp.body), None, False
+
+
+def _save(path: Path, body: bytes) -> str | None:
+    """Write `body` to `path` atomically (a killed sync leaves at most a .part file, never a torn
+    image); the OS's reason when it could not."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(tmp, "wb") as f:
-            f.write(resp.body)
-        os.replace(tmp, path)  # atomic: a killed sync leaves at most a .part file, never a torn image
+            f.write(body)
+        os.replace(tmp, path)
     except OSError as e:
         try:
             tmp.unlink()
         except OSError:
             pass
-        return None, ctype, len(resp.body), f"Could not save the image ({e.strerror or e})."
-    return rel, ctype, len(resp.body), None
+        return e.strerror or str(e)
+    return None
+
+
+# --- feed icons ------------------------------------------------------------------------------------
+
+ICON_MAX_BYTES = 256 * 1024  # favicons are a few KB; an apple-touch-icon some tens
+ICON_PAGE_MAX_BYTES = 2 * 1024 * 1024  # the site's home page, read for its <link rel="icon">
+ICON_ACCEPT = "image/png, image/x-icon, image/vnd.microsoft.icon, image/gif, image/jpeg, image/webp, image/*;q=0.8"
+# What an icon file starts with: a server's Content-Type for /favicon.ico is often wrong (text/plain,
+# application/octet-stream), so the bytes decide. No SVG (it can carry scripts).
+_ICON_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\x00\x00\x01\x00", "ico"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
+               (b"\xff\xd8\xff", "jpg"), (b"BM", "bmp"))
+_LINK_TAG = re.compile(rb"<link\b[^>]{0,2000}>", re.I)
+_REL = re.compile(rb"""\brel\s*=\s*["']?([^"'>]*)""", re.I)
+_HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+
+
+def icon_type(body: bytes) -> str | None:
+    """The file extension of an icon, from its first bytes; None when it is no image we cache."""
+    for magic, ext in _ICON_MAGIC:
+        if body.startswith(magic):
+            return ext
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def icon_links(page: bytes, base: str) -> list[str]:
+    """The icons a page's <head> names (rel="icon", "shortcut icon", "apple-touch-icon"), absolute,
+    smallest kind first. Only the first 256 KB are looked at (the head is at the top)."""
+    head = page[:256 * 1024]
+    end = head.lower().find(b"</head")
+    if end > 0:
+        head = head[:end]
+    found: list[tuple[int, str]] = []
+    for m in _LINK_TAG.finditer(head):
+        tag = m.group(0)
+        rel = _REL.search(tag)
+        href = _HREF.search(tag)
+        if not rel or not href:
+            continue
+        kinds = rel.group(1).lower().split()
+        if "icon" not in kinds and "apple-touch-icon" not in kinds:
+            continue
+        raw = next(g for g in href.groups() if g is not None).decode("utf-8", "replace")
+        url = urls.join(base, _html.unescape(raw).strip())
+        if url:
+            found.append((0 if "icon" in kinds else 1, url))
+    return list(dict.fromkeys(u for _, u in sorted(found, key=lambda x: x[0])))
+
+
+async def _icon_at(fetcher: Fetcher, url: str, image_dir: Path) -> str | None:
+    """Cache the icon at `url`: its relative path, or None (any failure: an icon is never worth one)."""
+    try:
+        resp = await fetcher.get(url, max_bytes=ICON_MAX_BYTES, accept=ICON_ACCEPT, what="icon")
+    except FeedError:
+        return None
+    ext = icon_type(resp.body)
+    if ext is None:
+        return None
+    rel = "icons/" + image_relpath(url, ext)
+    return None if _save(image_dir / rel, resp.body) else rel
+
+
+async def fetch_icon(fetcher: Fetcher, feed_icon: str | None, site_url: str | None, feed_url: str,
+                     image_dir: Path) -> str | None:
+    """The feed's icon into the cache (its path relative to `image_dir`), or None: the feed's own
+    (Atom icon/logo, RSS image, JSON Feed favicon/icon), else the site's <link rel="icon">, else
+    /favicon.ico at the site's root."""
+    if feed_icon and urls.valid(feed_icon):
+        got = await _icon_at(fetcher, feed_icon, image_dir)
+        if got:
+            return got
+    site = urls.valid(site_url) if site_url else None
+    site = site or urls.join(feed_url, "/")
+    if not site:
+        return None
+    try:
+        page = await fetcher.get(site, max_bytes=ICON_PAGE_MAX_BYTES, accept=PAGE_ACCEPT, what="page",
+                                 content_types=("text/html", "application/xhtml"))
+        candidates = icon_links(page.body, page.url)[:3]
+    except FeedError:
+        candidates = []
+    for url in [*candidates, urls.join(site, "/favicon.ico")]:
+        if url:
+            got = await _icon_at(fetcher, url, image_dir)
+            if got:
+                return got
+    return None
