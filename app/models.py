@@ -24,6 +24,7 @@ class Feed:
     next_attempt: datetime | None = None  # back-off / Retry-After: do not fetch before this
     icon: str | None = None  # the feed's icon, relative to the image dir (Tidings.image_path), when cached
     icon_checked: datetime | None = None  # when the icon was last looked for (refreshed weekly)
+    icon_source: str | None = None  # the address the icon came from
 
     def to_json(self) -> dict:
         return {

@@ -156,6 +156,7 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE images ADD COLUMN next_attempt TEXT;        -- a failed image to try again after this (NULL: done)
     ALTER TABLE feeds ADD COLUMN icon TEXT;                 -- the feed's icon in the image cache (relative path)
     ALTER TABLE feeds ADD COLUMN icon_checked TEXT;         -- when its icon was last looked for
+    ALTER TABLE feeds ADD COLUMN icon_source TEXT;          -- the address the icon came from (asked first next time)
     """,
 }
 

@@ -481,12 +481,13 @@ class Store:
                 db.execute("UPDATE articles SET fulltext_attempts = ?, fulltext_next = ? WHERE id = ?",
                            (attempts, to_db(next_attempt), article_id))
 
-    def record_icon(self, feed_id: int, path: str | None, *, now: datetime) -> None:
-        """The feed's icon was looked for: `path` (relative to the image dir) when one was cached; a
-        failed look keeps the icon it had."""
+    def record_icon(self, feed_id: int, path: str | None, source: str | None = None, *, now: datetime) -> None:
+        """The feed's icon was looked for: `path` (relative to the image dir) when one was cached, from
+        the address `source`; a failed look keeps the icon it had."""
         with self._write() as db:
-            db.execute("UPDATE feeds SET icon = coalesce(?, icon), icon_checked = ? WHERE id = ?",
-                       (path, to_db(now), feed_id))
+            db.execute("""UPDATE feeds SET icon = coalesce(?, icon), icon_source = coalesce(?, icon_source),
+                              icon_checked = ? WHERE id = ?""",
+                       (path, source if path else None, to_db(now), feed_id))
 
     # --- reading articles ---------------------------------------------------------------------------
 
@@ -870,6 +871,7 @@ def _feed(r: sqlite3.Row) -> Feed:
         next_attempt=from_db(r["next_attempt"]),
         icon=r["icon"],
         icon_checked=from_db(r["icon_checked"]),
+        icon_source=r["icon_source"],
     )
 
 

@@ -110,7 +110,7 @@ class _Run:
         # Offline (issue 10): feeds whose host could not be reached at all are recorded at the end of
         # the run, and only when the run was not offline (app.sync.decide.is_offline).
         self.unreached: dict[int, tuple[Feed, FeedError]] = {}
-        self.icon_urls: dict[int, str | None] = {}  # feed id -> the icon its feed named, this run
+        self.icon_urls: dict[int, tuple[str | None, str | None]] = {}  # feed id -> (its icon, site), as fetched now
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -291,7 +291,7 @@ class _Run:
                                    last_modified=normalise.http_date(resp.headers.get("last-modified")),
                                    new_url=resp.permanent_url, notice=parsed.notice)
         self._look_for_offline_work(feed, changed=bool(saved.new or saved.updated))
-        self.icon_urls[feed.id] = parsed.icon_url
+        self.icon_urls[feed.id] = (parsed.icon_url, parsed.site_url)
         title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
                           new=len(saved.new), updated=len(saved.updated))
@@ -422,10 +422,12 @@ class _Run:
         now = self.s.clock()
         if not decide.icon_due(feed.icon_checked, now, have_icon=feed.icon is not None):
             return
+        icon, site = self.icon_urls.get(feed.id, (None, None))
         try:
-            path = await _extras.fetch_icon(self.fetcher, self.icon_urls.get(feed.id), feed.site_url, feed.url,
-                                            self.s.image_dir)
-            await self.in_worker(lambda: self.store.record_icon(feed.id, path, now=now))
+            got = await _extras.fetch_icon(self.fetcher, [icon, feed.icon_source], site or feed.site_url, feed.url,
+                                           self.s.image_dir)
+            path, source = got or (None, None)
+            await self.in_worker(lambda: self.store.record_icon(feed.id, path, source, now=now))
         except LIBRARY_ERRORS:
             raise
         except Exception:  # noqa: BLE001 - an icon never costs a feed anything

@@ -12,6 +12,7 @@ import html as _html
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from app import urls
@@ -179,7 +180,7 @@ def icon_links(page: bytes, base: str) -> list[str]:
         href = _HREF.search(tag)
         if not rel or not href:
             continue
-        kinds = rel.group(1).lower().split()
+        kinds = rel.group(1).decode("latin-1").lower().split()
         if "icon" not in kinds and "apple-touch-icon" not in kinds:
             continue
         raw = next(g for g in href.groups() if g is not None).decode("utf-8", "replace")
@@ -202,15 +203,16 @@ async def _icon_at(fetcher: Fetcher, url: str, image_dir: Path) -> str | None:
     return None if _save(image_dir / rel, resp.body) else rel
 
 
-async def fetch_icon(fetcher: Fetcher, feed_icon: str | None, site_url: str | None, feed_url: str,
-                     image_dir: Path) -> str | None:
-    """The feed's icon into the cache (its path relative to `image_dir`), or None: the feed's own
-    (Atom icon/logo, RSS image, JSON Feed favicon/icon), else the site's <link rel="icon">, else
+async def fetch_icon(fetcher: Fetcher, known: Sequence[str | None], site_url: str | None, feed_url: str,
+                     image_dir: Path) -> tuple[str, str] | None:
+    """The feed's icon into the cache: (its path relative to `image_dir`, the address it came from),
+    or None. Tried in order: the `known` addresses (the feed's own icon: Atom icon/logo, RSS image,
+    JSON Feed favicon/icon; where the last one came from), the site's <link rel="icon">, and
     /favicon.ico at the site's root."""
-    if feed_icon and urls.valid(feed_icon):
-        got = await _icon_at(fetcher, feed_icon, image_dir)
+    for url in dict.fromkeys(u for u in known if u and urls.valid(u)):
+        got = await _icon_at(fetcher, url, image_dir)
         if got:
-            return got
+            return got, url
     site = urls.valid(site_url) if site_url else None
     site = site or urls.join(feed_url, "/")
     if not site:
@@ -225,5 +227,5 @@ async def fetch_icon(fetcher: Fetcher, feed_icon: str | None, site_url: str | No
         if url:
             got = await _icon_at(fetcher, url, image_dir)
             if got:
-                return got
+                return got, url
     return None
