@@ -116,3 +116,61 @@ def test_feeds_naming_one_author_twice_store_the_name_once():
     assert parse_feed(rss, "https://example.com/").entries[0].authors == "Ann Example"
     real = parse_feed((CORPUS / "rose.json").read_bytes(), "https://www.rosemaryorchard.com/blog")
     assert {e.authors for e in real.entries} == {"Rosemary Orchard"}
+
+
+# --- figures and captions --------------------------------------------------------------------------
+
+def _cloudblog_item(marker: str):
+    import feedparser
+
+    d = feedparser.parse((CORPUS / "cloudblog.rss").read_bytes(), sanitize_html=False)
+    return next(e for e in d.entries if marker in e.summary)
+
+
+def test_the_sanitiser_keeps_figures_captions_details_and_the_image_of_a_picture():
+    parsed = parse_feed((CORPUS / "cloudblog.rss").read_bytes(), "https://cloud.google.com/blog/")
+    html = "".join(e.content_html or e.summary for e in parsed.entries)
+    assert "<figcaption><div>Improved coverage of buildings (pink)" in html
+    assert html.count("<figcaption>") == 13 and html.count("<figure>") >= 40
+    out = sanitize('<details><summary>More</summary><p>Hidden part</p></details><picture><source '
+                   'srcset="https://x.example/a.webp"><img src="https://x.example/a.jpg" alt="A"></picture>')
+    assert out == ('<details><summary>More</summary><p>Hidden part</p></details>'
+                   '<img src="https://x.example/a.jpg" alt="A">')
+
+
+def test_full_text_keeps_a_real_pages_figures_with_their_captions_in_place():
+    from app.sync.extras import extract
+
+    item = _cloudblog_item("Improved coverage of buildings")  # a real article, read as its page
+    text, html = extract(item.summary.encode(), item.link, "text/html; charset=utf-8")
+    # trafilatura alone drops these figures (images and captions) from this page
+    assert ('<figure><img src="https://storage.googleapis.com/gweb-cloudblog-publish/original_images/lagos.gif" '
+            'alt="Visualization of improved maps data in Lagos, Nigeria"><figcaption>Improved coverage of buildings '
+            "(pink) and points of interest (green) in Lagos, Nigeria from 2012 to 2018</figcaption></figure>") in html
+    before = "years building the maps."
+    assert text.index(before) < text.index("Improved coverage of buildings") < text.index("For many people")
+    assert html.count("<figcaption>") >= 2  # of 3: one follows a block trafilatura left out
+
+
+def test_full_text_gives_a_kept_image_its_caption_back():
+    from app.sync.extras import extract
+
+    para = "<p>" + "The committee met on Tuesday to discuss the river crossing at length. " * 4 + "</p>"
+    page = (f"<html><body><article><h1>T</h1>{para * 3}<figure><img data-src='/img/a.png' src='/lazy.gif' alt='A'>"
+            f"<figcaption>The old <b>bridge</b>, in 1921</figcaption></figure>{para * 3}</article></body></html>")
+    text, html = extract(page.encode(), "https://news.example/s/1", "text/html")
+    assert re.search(r'<figure><img src="https://news\.example/[^"]+" alt="A"><figcaption>The old bridge, in 1921'
+                     r"</figcaption></figure>", html), html
+    assert text.count("The old bridge, in 1921") == 1
+
+
+def test_many_figures_on_a_hostile_page_stay_bounded():
+    from app.sync.extras import extract
+
+    para = "<p>" + "Words of a paragraph that is long enough to be kept by the extractor. " * 3 + "</p>"
+    page = ("<html><body><article>" + (para + "<figure><img src='/x.png'><figcaption>c</figcaption></figure>") * 5000
+            + "</article></body></html>").encode()
+    started = time.monotonic()
+    got = extract(page, "https://h.example/a", "text/html")
+    assert time.monotonic() - started < 15
+    assert got is not None and got[1].count("<figcaption>") <= 60

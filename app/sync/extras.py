@@ -80,11 +80,111 @@ def extract(body: bytes, url: str, content_type: str | None) -> tuple[str, str] 
         return None
     if not html:
         return None
+    if b"<figure" in body or b"<FIGURE" in body:
+        html = keep_figures(html, source, url)
     clean = sanitize(html, url)
     text = html_to_text(clean)
     if not text.strip():
         return None
     return text, clean
+
+
+# --- figures: trafilatura keeps a figure's image at best, never its caption -------------------------
+
+MAX_FIGURES = 60
+_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt")
+_LAZY_SRC = ("src", "data-src", "data-lazy-src", "data-original", "data-srcset", "srcset")
+
+
+def _words(el) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def _figures(source: str | bytes, url: str) -> list[tuple[list[str], str, str, str]]:
+    """The page's image figures, in order: (image addresses, alt text, caption, anchor). `anchor`:
+    the end of the text just before the figure, to find its place in the extracted text."""
+    import lxml.html
+
+    doc = lxml.html.document_fromstring(source)
+    out = []
+    last = ""
+    for el in doc.iter(*_BLOCKS, "figure"):
+        if el.tag != "figure":
+            if next(el.iterancestors("figure"), None) is None:
+                last = _words(el) or last
+            continue
+        img = next(el.iter("img"), None)
+        if img is None:
+            continue
+        srcs = []
+        for attr in _LAZY_SRC:
+            v = (img.get(attr) or "").strip()
+            v = v.split(",")[0].split()[0] if v and attr.endswith("srcset") else v
+            good = urls.join(url, v) if v else None
+            if good and good not in srcs:
+                srcs.append(good)
+        cap = el.find(".//figcaption")
+        caption = _words(cap)[:1000] if cap is not None else ""
+        if srcs:
+            out.append((srcs, img.get("alt") or "", caption, last[-80:]))
+        if len(out) >= MAX_FIGURES:
+            break
+    return out
+
+
+def keep_figures(html: str, source: str | bytes, url: str) -> str:
+    """trafilatura's HTML with the page's figures restored: an image it kept gets its <figcaption>
+    back; an image it dropped is put back after the paragraph it followed on the page (when that
+    paragraph is in the extract). Anything unexpected leaves the extract as it was."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        figures = _figures(source, url)
+        if not figures:
+            return html
+        tree = lxml.html.document_fromstring(html)
+        body = tree.find("body")
+        if body is None:
+            return html
+        text = _words(body)
+        by_src = {}
+        for img in body.iter("img"):
+            src = urls.join(url, (img.get("src") or "").strip())
+            if src:
+                by_src.setdefault(src, img)
+        blocks = [(b, _words(b)) for b in body.iter(*_BLOCKS)]  # once: a figure looks its anchor up here
+        changed = False
+        for srcs, alt, caption, anchor in figures:
+            img = next((by_src[s] for s in srcs if s in by_src), None)
+            if img is not None and next(img.iterancestors("figure"), None) is not None:
+                continue
+            fig = etree.Element("figure")
+            if img is not None:  # kept by trafilatura: wrap it where it is
+                parent = img.getparent()
+                if parent.tag == "p" and not _words(parent) and len(parent) == 1:
+                    img, parent = parent, parent.getparent()  # a <p> holding only the image: replaced
+                tail, img.tail = img.tail, None
+                parent.replace(img, fig)
+                fig.append(img if img.tag == "img" else img[0])
+                fig.tail = tail
+            else:  # dropped: back after the block it followed, if that block is in the extract
+                if not anchor:
+                    continue
+                after = next((b for b, words in blocks if words.endswith(anchor)), None)
+                if after is None:
+                    continue
+                while after.getparent() is not body:
+                    after = after.getparent()
+                etree.SubElement(fig, "img", src=srcs[0], alt=alt)
+                after.addnext(fig)
+            if caption and caption not in text:
+                etree.SubElement(fig, "figcaption").text = caption
+            changed = True
+        return etree.tostring(body, encoding="unicode", method="html") if changed else html
+    except Exception:  # noqa: BLE001 - the extract without figures is still the article
+        log.debug("restoring figures failed on %s", url, exc_info=True)
+        return html
 
 
 async def fetch_page(fetcher: Fetcher, url: str) -> tuple[bytes, str, str | None]:
