@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -294,3 +295,21 @@ def test_an_icon_resolves_through_the_facade(tmp_path, feed_server):
         t.sync()
         icon = t.feed(f.id).icon
         assert t.image_path(icon).read_bytes() == PNG
+
+
+def test_icons_come_after_the_feeds_and_within_a_time_budget(store, tmp_path, feed_server, monkeypatch):
+    from app.sync import engine
+
+    monkeypatch.setattr(engine, "ICON_BUDGET", 1.0)
+    base = feed_server.base
+    feed_server.route("/f.xml", body=rss(base, image=f"<image><url>{base}/slow.png</url></image>"))
+    feed_server.route("/slow.png", hang=True)
+    fid = store.add_feed(feed_server.url("/f.xml"), now=T0)[0]
+    progress = []
+    started = time.monotonic()
+    report = Syncer(store, clock=Clock(), image_dir=tmp_path / "images", read_timeout=30, deadline=60).run(
+        on_progress=lambda r, done, total: progress.append(time.monotonic() - started))
+    took = time.monotonic() - started
+    assert report.results[0].status == "updated" and progress[0] < 1.0  # the feed did not wait for its icon
+    assert took < 5, took  # the icon's 30 s read timeout was cut short by the budget
+    assert store.feed(fid).icon_checked is None  # not looked for to the end: the next sync tries again

@@ -47,6 +47,7 @@ def _unexpected(e: BaseException, doing: str) -> FeedError:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FeedResult, int, int], None]
+ICON_BUDGET = 10.0  # seconds a run spends on feed icons at most, after its feeds (app.sync.extras.fetch_icon)
 
 
 class Syncer:
@@ -111,6 +112,7 @@ class _Run:
         # the run, and only when the run was not offline (app.sync.decide.is_offline).
         self.unreached: dict[int, tuple[Feed, FeedError]] = {}
         self.icon_urls: dict[int, tuple[str | None, str | None]] = {}  # feed id -> (its icon, site), as fetched now
+        self.icons_due: list[Feed] = []  # feeds whose icon to look for, once their feeds are all done
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -177,6 +179,8 @@ class _Run:
                     done_count += 1
                     if self.on_progress is not None:
                         self.on_progress(result, done_count, total)
+                if not pending and self.icons_due and not self.cancel.is_set():
+                    await self.feed_icons()
                 while pending and not finished.empty():  # cancelled: still report what did finish
                     t = finished.get_nowait()
                     pending.discard(t)
@@ -218,7 +222,9 @@ class _Run:
                 raise
             except Exception:  # noqa: BLE001 - extras must never break the sync
                 log.exception("offline extras failed for feed %s", feed.url)
-            await self.feed_icon(feed)
+            if self.s.image_dir is not None and decide.icon_due(feed.icon_checked, self.s.clock(),
+                                                                 have_icon=feed.icon is not None):
+                self.icons_due.append(feed)
         counts = self.extra_counts.get(feed.id)
         if counts:
             result.fulltext, result.images = counts
@@ -415,13 +421,27 @@ class _Run:
     def page_failed(self, article_id: int, reason: str, permanent: bool) -> None:
         self.store.record_fulltext_failure(article_id, reason, permanent=permanent, now=self.s.clock())
 
+    async def feed_icons(self) -> None:
+        """The icons due (weekly), after every feed is done, so they never hold up a feed or its
+        progress; within ICON_BUDGET seconds: those not done by then are looked for at the next sync."""
+        tasks = {asyncio.ensure_future(self.feed_icon(f)) for f in self.icons_due}
+        end = asyncio.get_running_loop().time() + ICON_BUDGET
+        while tasks and not self.cancel.is_set():
+            left = end - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            done, tasks = await asyncio.wait(tasks, timeout=min(left, 0.05))
+            for t in done:
+                if not t.cancelled() and isinstance(t.exception(), LIBRARY_ERRORS):
+                    raise t.exception()  # the library is in trouble (disk full...): the run ends
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def feed_icon(self, feed: Feed) -> None:
-        """The feed's icon, when due (weekly): never fails the feed, whatever goes wrong."""
-        if self.s.image_dir is None or self.cancel.is_set() or self.fetcher is None:
-            return
+        """One feed's icon: never fails the feed, whatever goes wrong."""
+        assert self.fetcher is not None and self.s.image_dir is not None
         now = self.s.clock()
-        if not decide.icon_due(feed.icon_checked, now, have_icon=feed.icon is not None):
-            return
         icon, site = self.icon_urls.get(feed.id, (None, None))
         try:
             got = await _extras.fetch_icon(self.fetcher, [icon, feed.icon_source], site or feed.site_url, feed.url,
