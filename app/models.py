@@ -35,6 +35,7 @@ class Feed:
             "folder": self.folder,
             "unread": self.unread,
             "last_error": self.last_error,
+            "icon": self.icon,
         }
 
 
@@ -95,6 +96,7 @@ class Article:
             "starred": self.starred,
             "images": sorted(set(self.images.values())),
             "enclosures": [e.__dict__ for e in self.enclosures],
+            "fulltext_error": self.fulltext_error,
         }
 
 

@@ -313,3 +313,18 @@ def test_icons_come_after_the_feeds_and_within_a_time_budget(store, tmp_path, fe
     assert report.results[0].status == "updated" and progress[0] < 1.0  # the feed did not wait for its icon
     assert took < 5, took  # the icon's 30 s read timeout was cut short by the budget
     assert store.feed(fid).icon_checked is None  # not looked for to the end: the next sync tries again
+
+
+def test_the_cli_says_offline_in_one_line(tmp_path, capsys):
+    from app.cli import main
+    from app.core import make_tidings
+
+    dead = FeedServer().start()
+    port = dead.base.rsplit(":", 1)[1]
+    dead.stop()
+    with make_tidings(tmp_path / "d") as t:
+        t.subscribe(f"http://127.0.0.1:{port}/a.xml")
+        t.subscribe(f"http://localhost:{port}/b.xml")
+    assert main(["--data-dir", str(tmp_path / "d"), "sync"]) == 0
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == "You are offline; 2 feeds will be fetched when you are back."
