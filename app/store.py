@@ -481,6 +481,11 @@ class Store:
                 db.execute("UPDATE articles SET fulltext_attempts = ?, fulltext_next = ? WHERE id = ?",
                            (attempts, to_db(next_attempt), article_id))
 
+    def record_icons_looked_for(self, feed_ids: Sequence[int], *, now: datetime) -> None:
+        """Feeds whose icon was looked for without an answer (the run's time for icons ran out)."""
+        with self._write() as db:
+            db.executemany("UPDATE feeds SET icon_checked = ? WHERE id = ?", [(to_db(now), i) for i in feed_ids])
+
     def record_icon(self, feed_id: int, path: str | None, source: str | None = None, *, now: datetime) -> None:
         """The feed's icon was looked for: `path` (relative to the image dir) when one was cached, from
         the address `source`; a failed look keeps the icon it had."""

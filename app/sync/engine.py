@@ -47,7 +47,7 @@ def _unexpected(e: BaseException, doing: str) -> FeedError:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FeedResult, int, int], None]
-ICON_BUDGET = 10.0  # seconds a run spends on feed icons at most, after its feeds (app.sync.extras.fetch_icon)
+ICON_BUDGET = 5.0  # seconds a run spends on feed icons at most, after its feeds (app.sync.extras.fetch_icon)
 
 
 class Syncer:
@@ -424,7 +424,8 @@ class _Run:
     async def feed_icons(self) -> None:
         """The icons due (weekly), after every feed is done, so they never hold up a feed or its
         progress; within ICON_BUDGET seconds: those not done by then are looked for at the next sync."""
-        tasks = {asyncio.ensure_future(self.feed_icon(f)) for f in self.icons_due}
+        feeds = {asyncio.ensure_future(self.feed_icon(f)): f for f in self.icons_due}
+        tasks = set(feeds)
         end = asyncio.get_running_loop().time() + ICON_BUDGET
         while tasks and not self.cancel.is_set():
             left = end - asyncio.get_running_loop().time()
@@ -437,6 +438,11 @@ class _Run:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks and not self.cancel.is_set():
+            # Cut short by the budget: looked for, as far as the next syncs go (else every sync would
+            # spend the whole budget again on the same icons); looked for again in a day.
+            ids = [feeds[t].id for t in tasks]
+            await self.in_worker(lambda: self.store.record_icons_looked_for(ids, now=self.s.clock()))
 
     async def feed_icon(self, feed: Feed) -> None:
         """One feed's icon: never fails the feed, whatever goes wrong."""
