@@ -331,3 +331,28 @@ def test_the_cli_says_offline_in_one_line(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "d"), "sync"]) == 0
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == "You are offline; 2 feeds will be fetched when you are back."
+
+
+def test_a_library_from_before_upgrades_with_its_data(tmp_path):
+    import sqlite3
+
+    from app import schema
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    for statement in schema._statements(schema.MIGRATIONS[1]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO feeds (url, title, added) VALUES ('https://a.example/f', 'A', '2026-01-01T00:00:00Z')")
+    db.execute("INSERT INTO images (url, path, error, fetched) VALUES ('https://a.example/x.png', NULL, 'gone', "
+               "'2026-01-01T00:00:00Z')")
+    db.commit()
+    db.close()
+    store = Store(path)
+    try:
+        [f] = store.feeds()
+        assert f.title == "A" and f.icon is None and f.icon_checked is None
+        # an image that failed before keeps failing quietly: not asked for again
+        assert store.cached_images(["https://a.example/x.png"], now=T0) == {"https://a.example/x.png": None}
+    finally:
+        store.close()

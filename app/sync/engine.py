@@ -222,8 +222,8 @@ class _Run:
                 raise
             except Exception:  # noqa: BLE001 - extras must never break the sync
                 log.exception("offline extras failed for feed %s", feed.url)
-            if self.s.image_dir is not None and decide.icon_due(feed.icon_checked, self.s.clock(),
-                                                                 have_icon=feed.icon is not None):
+            if result.status != "error" and self.s.image_dir is not None and decide.icon_due(
+                    feed.icon_checked, self.s.clock(), have_icon=feed.icon is not None):
                 self.icons_due.append(feed)
         counts = self.extra_counts.get(feed.id)
         if counts:
