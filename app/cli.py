@@ -177,6 +177,9 @@ def cmd_sync(t: Tidings, args) -> int:
         print(_p(f"[{done}/{total}] {r.title or r.url}: {what}"), file=sys.stderr, flush=True)
 
     report = t.sync(args.feeds, on_progress=progress, automatic=args.timed)
+    if report.offline:  # nothing was reached: one plain line, no per-feed errors were kept
+        print(report.summary(), file=sys.stderr)
+        return 0
     indexed = t.update_search()
     failed = len(report.failed)
     print(f"Synced {len(report.results)} feeds in {report.seconds:.1f} s: {report.new} new articles"

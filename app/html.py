@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import html as _html
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
+from app import urls as _urls
 from app.normalise import bound_html, text as _valid_text
 
 ALLOWED_TAGS = {
@@ -41,6 +42,9 @@ _POLICY = dict(
     link_rel="noopener noreferrer",
     strip_comments=True,
 )
+# Elements whose content browsers never show (iframe and noembed content is a fallback for browsers
+# without frames): dropped with their content. Other unknown elements lose their tags, keep their text.
+_POLICY["clean_content_tags"] = {"script", "style", "iframe", "noembed", "noframes", "title"}
 # Built once: nh3.clean() converts its set arguments on every call, which made sanitising ~2x slower.
 _CLEANER = nh3.Cleaner(**_POLICY)
 
@@ -56,8 +60,8 @@ def sanitize(fragment: str | None, base_url: str | None = None) -> str:
         # After nh3, whose output is regular (lower-case attributes, double quotes, `"` escaped
         # inside values): one C-speed scan finds the relative href/src values, where before it a
         # Python pass over every attribute of the raw markup cost as much as nh3 itself.
-        return _absolutize_clean(_CLEANER.clean(fragment), base_url)
-    return _CLEANER.clean(fragment)
+        return _absolutize_clean(_CLEANER.clean(close_raw_text(fragment, base_url)), base_url)
+    return _CLEANER.clean(close_raw_text(fragment))
 
 
 def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> str:
@@ -66,7 +70,97 @@ def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> st
         return ""
     if base_url:
         fragment = _absolutize_reference(fragment, base_url)
-    return nh3.clean(fragment, **_POLICY)
+    return nh3.clean(close_raw_text(fragment), **_POLICY)
+
+
+# --- raw-text elements --------------------------------------------------------------------------------
+
+# An HTML parser reads the content of these as text up to their end tag. Written self-closed
+# (`<iframe ... />`: fine in XHTML, which feeds often are, meaningless in HTML) or never closed, one
+# swallows the rest of the entry, which the sanitiser then shows as markup-looking text
+# ("</p><p> </p><iframe allowFullScreen='true' ..." on screen). So before sanitising: such an
+# element is closed where it starts; <noscript> is unwrapped (the reader runs no scripts, so its
+# content is what to show); <plaintext> (no end tag exists) loses its tag; an iframe with an
+# http(s) address leaves a link to what it embedded (the reader cannot show frames).
+_RAW_TEXT_NAMES = ("iframe", "noembed", "noframes", "noscript", "xmp", "textarea", "title", "style", "script",
+                   "plaintext")
+_RAW_OPEN = re.compile(r"<(%s)(?=[\s/>])" % "|".join(_RAW_TEXT_NAMES))
+# The rest of a start tag, to its ">": a quoted attribute value may hold ">". Possessive: linear.
+_TAG_REST = re.compile(r"""(?:[^>"'=]++|=\s*+"[^"]*+"|=\s*+'[^']*+'|=|["'])*+>""")
+_SRC_ATTR = re.compile(r"""\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+
+
+def _end_tag(low: str, name: str, start: int, last: int) -> tuple[int, int] | None:
+    """(start, end) of the first `</name` end tag at or after `start`; `last`: where the last one is."""
+    while start <= last:
+        i = low.find("</" + name, start)
+        if i < 0:
+            return None
+        j = i + 2 + len(name)
+        if j >= len(low) or low[j] in " \t\n\r\f/>":
+            k = low.find(">", j)
+            return i, (len(low) if k < 0 else k + 1)
+        start = j
+    return None
+
+
+def _embed_link(tag: str, base_url: str | None) -> str:
+    m = _SRC_ATTR.search(tag)
+    if not m:
+        return ""
+    src = _html.unescape(next(g for g in m.groups() if g is not None)).strip()
+    url = _urls.valid(urljoin(base_url, src) if base_url else src)
+    if not url:
+        return ""
+    host = _html.escape(urlsplit(url).hostname or url)
+    return f'<p><a href="{_html.escape(url, quote=True)}">Open the embedded content ({host})</a></p>'
+
+
+def close_raw_text(fragment: str, base_url: str | None = None) -> str:
+    """`fragment` with self-closed or unclosed raw-text elements closed (see above); `base_url`
+    resolves a relative embedded address (links are made absolute after this). Linear time:
+    each end tag is looked for once, and a tag after the last end tag of its name is known unclosed."""
+    low = fragment.lower()
+    if len(low) != len(fragment) or not any(("<" + n) in low for n in _RAW_TEXT_NAMES):
+        return fragment  # (a lower case of another length cannot happen in tags: nothing to fix there)
+    last = {n: low.rfind("</" + n) for n in _RAW_TEXT_NAMES}
+    out: list[str] = []
+    pos = 0
+    i = 0
+    while True:
+        m = _RAW_OPEN.search(low, i)
+        if m is None:
+            break
+        name = m.group(1)
+        rest = _TAG_REST.match(low, m.end())
+        if rest is None:
+            break  # the tag never ends: the sanitiser drops it with what follows
+        tag_end = rest.end()
+        tag = fragment[m.start():tag_end]
+        self_closed = tag.endswith("/>")
+        close = None if self_closed else _end_tag(low, name, tag_end, last[name])
+        out.append(fragment[pos:m.start()])
+        if name == "plaintext":
+            pos = i = tag_end  # dropped: what follows is ordinary markup
+        elif name == "noscript":
+            pos = i = tag_end
+            if close is not None:  # unwrapped: its content is parsed as markup, its end tag removed
+                out.append(fragment[tag_end:close[0]])
+                pos = i = close[1]
+        elif close is None:  # self-closed or never closed: close it here, keep what follows as markup
+            out.append((tag[:-2].rstrip() + ">" if self_closed else tag) + f"</{name}>")
+            if name == "iframe":
+                out.append(_embed_link(tag, base_url))
+            pos = i = tag_end
+        else:  # well-formed: left as it is, skipped whole
+            out.append(fragment[m.start():close[1]])
+            if name == "iframe":
+                out.append(_embed_link(tag, base_url))
+            pos = i = close[1]
+    if not out:
+        return fragment
+    out.append(fragment[pos:])
+    return "".join(out)
 
 
 # --- making links absolute --------------------------------------------------------------------------

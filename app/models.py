@@ -22,6 +22,9 @@ class Feed:
     etag: str | None = None
     last_modified: str | None = None
     next_attempt: datetime | None = None  # back-off / Retry-After: do not fetch before this
+    icon: str | None = None  # the feed's icon, relative to the image dir (Tidings.image_path), when cached
+    icon_checked: datetime | None = None  # when the icon was last looked for (refreshed weekly)
+    icon_source: str | None = None  # the address the icon came from
 
     def to_json(self) -> dict:
         return {
@@ -32,6 +35,7 @@ class Feed:
             "folder": self.folder,
             "unread": self.unread,
             "last_error": self.last_error,
+            "icon": self.icon,
         }
 
 
@@ -61,6 +65,9 @@ class Article:
     starred: bool
     images: dict[str, str] = field(default_factory=dict)  # remote URL -> local cache path
     enclosures: tuple[Enclosure, ...] = ()
+    # Why the article page's full text is not there, once Tidings gave up on it (plain words, a
+    # sentence: the reader shows "Full text unavailable: <this>"); None otherwise.
+    fulltext_error: str | None = None
 
     @property
     def date(self) -> datetime:
@@ -89,6 +96,7 @@ class Article:
             "starred": self.starred,
             "images": sorted(set(self.images.values())),
             "enclosures": [e.__dict__ for e in self.enclosures],
+            "fulltext_error": self.fulltext_error,
         }
 
 
@@ -149,6 +157,7 @@ class ParsedFeed:
     entries: list[ParsedEntry]
     total_entries: int | None = None  # entries the feed had, when more than `entries` (cut by size)
     notice: str | None = None  # what the reader should know about this fetch (e.g. entries left out)
+    icon_url: str | None = None  # the feed's own icon: Atom icon/logo, RSS image, JSON Feed favicon/icon
 
 
 @dataclass
@@ -158,7 +167,7 @@ class FeedResult:
     feed_id: int
     url: str
     title: str
-    status: str  # "updated" | "not_modified" | "error" | "cancelled"
+    status: str  # "updated" | "not_modified" | "error" | "cancelled" | "offline" (not reached: no error kept)
     new: int = 0
     updated: int = 0
     error: str | None = None  # plain words, as stored on the feed
@@ -173,6 +182,9 @@ class SyncReport:
     cancelled: bool = False
     seconds: float = 0.0
     parsed_in_process: int = 0  # feeds parsed in the parse process, not the parse thread (app.sync.engine)
+    # No server answered and several could not be reached at all: the machine is offline. Those feeds
+    # have status "offline", no error and no back-off: the next sync fetches them (app.sync.decide.is_offline).
+    offline: bool = False
 
     @property
     def new(self) -> int:
@@ -181,6 +193,24 @@ class SyncReport:
     @property
     def failed(self) -> list[FeedResult]:
         return [r for r in self.results if r.status == "error"]
+
+    @property
+    def waiting(self) -> list[FeedResult]:
+        """Feeds not fetched because the machine is offline."""
+        return [r for r in self.results if r.status == "offline"]
+
+    def summary(self) -> str:
+        """The result in plain words, as the window's status line and the CLI show it."""
+        if self.offline:
+            n = len(self.waiting)
+            return f"You are offline; {n} feed{'s' if n != 1 else ''} will be fetched when you are back."
+        failed = self.failed
+        parts = [f"{self.new} new article{'s' if self.new != 1 else ''}"]
+        if failed:
+            parts.append(f"{len(failed)} feed{'s' if len(failed) != 1 else ''} failed (marked ⚠ in the list; "
+                         "hover for the reason)")
+        prefix = "Sync cancelled" if self.cancelled else "Sync finished"
+        return f"{prefix}: " + ", ".join(parts) + "."
 
 
 # --- digests ---------------------------------------------------------------------------

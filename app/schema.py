@@ -172,6 +172,19 @@ MIGRATIONS: dict[int, str] = {
     -- Today and its count: queries must say "a.news = 1" to use it
     CREATE INDEX articles_news_by_date ON articles (sort_date DESC, id DESC, read) WHERE news = 1;
     """,
+    # The reader's core (issue 10): article pages and images that could not be fetched wait before
+    # they are tried again, and are given up after a few tries (app.sync.decide.retry_at); feed icons.
+    3: """
+    ALTER TABLE articles ADD COLUMN fulltext_attempts INTEGER NOT NULL DEFAULT 0;  -- failed tries of its page
+    ALTER TABLE articles ADD COLUMN fulltext_next TEXT;     -- do not ask for its page before this
+    ALTER TABLE articles ADD COLUMN fulltext_error TEXT;    -- why it has no full text, once given up (plain words)
+    ALTER TABLE articles ADD COLUMN images_next TEXT;       -- an image of it failed for now: look again after this
+    ALTER TABLE images ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;  -- tries, for a failed image
+    ALTER TABLE images ADD COLUMN next_attempt TEXT;        -- a failed image to try again after this (NULL: done)
+    ALTER TABLE feeds ADD COLUMN icon TEXT;                 -- the feed's icon in the image cache (relative path)
+    ALTER TABLE feeds ADD COLUMN icon_checked TEXT;         -- when its icon was last looked for
+    ALTER TABLE feeds ADD COLUMN icon_source TEXT;          -- the address the icon came from (asked first next time)
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -273,10 +273,17 @@ class Store:
                 [(to_db(now), to_db(now), i) for i in ids],
             )
 
-    def feeds_with_offline_work(self) -> set[int]:
-        """Feeds with articles whose page or images are still to be fetched (two partial-index scans)."""
-        rows = self._read("""SELECT feed_id FROM articles WHERE needs_fulltext
-                             UNION SELECT feed_id FROM articles WHERE needs_images""")
+    def feeds_with_offline_work(self, now: datetime | None = None) -> set[int]:
+        """Feeds with articles whose page or images are still to be fetched (two partial-index scans);
+        with `now`, only work that is not waiting out a back-off (app.sync.decide.retry_at)."""
+        if now is None:
+            rows = self._read("""SELECT feed_id FROM articles WHERE needs_fulltext
+                                 UNION SELECT feed_id FROM articles WHERE needs_images""")
+        else:
+            stamp = to_db(now)
+            rows = self._read("""SELECT feed_id FROM articles WHERE needs_fulltext AND coalesce(fulltext_next, '') <= ?
+                                 UNION SELECT feed_id FROM articles WHERE needs_images AND coalesce(images_next, '') <= ?""",
+                              (stamp, stamp))
         return {r[0] for r in rows}
 
     def record_fetch_error(self, feed_id: int, message: str, *, now: datetime,
@@ -363,9 +370,15 @@ class Store:
 
     # --- offline work: full text and images ------------------------------------------------------
 
-    def pending_fulltext(self, feed_ids: Iterable[int] | None = None, limit: int = 1000) -> list[tuple[int, str]]:
+    def pending_fulltext(self, feed_ids: Iterable[int] | None = None, limit: int = 1000, *,
+                         now: datetime | None = None) -> list[tuple[int, str]]:
+        """(article id, page address) of articles whose page is still to be fetched; with `now`, only
+        those not waiting out a back-off."""
         sql = "SELECT id, url FROM articles WHERE needs_fulltext"
         params: list = []
+        if now is not None:
+            sql += " AND coalesce(fulltext_next, '') <= ?"
+            params.append(to_db(now))
         if feed_ids is not None:
             ids = list(feed_ids)
             sql += f" AND feed_id IN ({_qs(ids)})"
@@ -377,7 +390,8 @@ class Store:
         with self._write() as db:
             if text:
                 db.execute(
-                    """UPDATE articles SET text = ?, extracted_html = ?, needs_fulltext = 0,
+                    """UPDATE articles SET text = ?, extracted_html = ?, needs_fulltext = 0, fulltext_next = NULL,
+                           fulltext_error = NULL,
                            needs_images = CASE WHEN ? LIKE '%<img%' THEN
                                (SELECT fetch_images FROM feeds WHERE feeds.id = articles.feed_id)
                                ELSE needs_images END
@@ -385,12 +399,17 @@ class Store:
                     (text, html, html or "", article_id),
                 )
             else:
-                db.execute("UPDATE articles SET needs_fulltext = 0 WHERE id = ?", (article_id,))
+                db.execute("UPDATE articles SET needs_fulltext = 0, fulltext_next = NULL WHERE id = ?", (article_id,))
 
-    def pending_images(self, feed_ids: Iterable[int] | None = None, limit: int = 1000) -> list[tuple[int, list[str]]]:
-        """(article id, image URLs it shows) for articles whose images are not cached yet."""
+    def pending_images(self, feed_ids: Iterable[int] | None = None, limit: int = 1000, *,
+                       now: datetime | None = None) -> list[tuple[int, list[str]]]:
+        """(article id, image URLs it shows) for articles whose images are not cached yet; with `now`,
+        only those not waiting out a failed image's back-off."""
         sql = "SELECT id, content_html, summary, extracted_html FROM articles WHERE needs_images"
         params: list = []
+        if now is not None:
+            sql += " AND coalesce(images_next, '') <= ?"
+            params.append(to_db(now))
         if feed_ids is not None:
             ids = list(feed_ids)
             sql += f" AND feed_id IN ({_qs(ids)})"
@@ -401,32 +420,82 @@ class Store:
             out.append((r["id"], urls))
         return out
 
-    def cached_images(self, urls: Sequence[str]) -> dict[str, str | None]:
-        """Which of `urls` the cache knows: url -> relative path (None: it failed before)."""
+    def cached_images(self, urls: Sequence[str], *, now: datetime | None = None) -> dict[str, str | None]:
+        """Which of `urls` the cache knows: url -> relative path (None: it failed before). With `now`,
+        a failed image due for another try is left out (so it is fetched again)."""
         out: dict[str, str | None] = {}
+        stamp = to_db(now) if now is not None else None
         for chunk in _chunks(list(urls), BATCH):
-            for r in self._read(f"SELECT url, path FROM images WHERE url IN ({_qs(chunk)})", chunk):
+            for r in self._read(f"SELECT url, path, next_attempt FROM images WHERE url IN ({_qs(chunk)})", chunk):
+                if stamp is not None and r["path"] is None and r["next_attempt"] and r["next_attempt"] <= stamp:
+                    continue
                 out[r["url"]] = r["path"]
         return out
 
     def record_images(self, article_id: int,
-                      fetched: dict[str, tuple[str | None, str | None, int | None, str | None]],
+                      fetched: dict[str, tuple],
                       cached: Sequence[str] = (), *, now: datetime) -> None:
         """One transaction for an article's images, so a kill never leaves it half done:
-        `fetched` maps newly downloaded URLs to (relative path or None, content type, size, error);
-        `cached` are URLs the cache already had. Then the article is marked done. An article
-        deleted meanwhile (unsubscribed mid-sync) is skipped, its downloads still cached."""
+        `fetched` maps newly downloaded URLs to (relative path or None, content type, size, error[,
+        may_pass]); `cached` are URLs the cache already had. A failure that may pass (`may_pass`
+        true: the network, a server error) is tried again later (app.sync.decide.retry_at); the
+        article stays pending until then, else it is marked done. An article deleted meanwhile
+        (unsubscribed mid-sync) is skipped, its downloads still cached."""
         with self._write() as db:
+            rows = []
+            for u, (p, t, s, err, *rest) in fetched.items():
+                attempts, next_attempt = 1, None
+                if p is None and rest and rest[0]:
+                    old = db.execute("SELECT attempts FROM images WHERE url = ? AND path IS NULL", (u,)).fetchone()
+                    attempts = (old["attempts"] + 1) if old else 1
+                    next_attempt = decide.retry_at(attempts, now)
+                rows.append((u, p, t, s, err, to_db(now), attempts, to_db(next_attempt)))
             db.executemany(
-                "INSERT OR REPLACE INTO images (url, path, type, size, error, fetched) VALUES (?, ?, ?, ?, ?, ?)",
-                [(u, p, t, s, err, to_db(now)) for u, (p, t, s, err) in fetched.items()],
-            )
+                """INSERT OR REPLACE INTO images (url, path, type, size, error, fetched, attempts, next_attempt)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", rows)
             db.executemany(
                 """INSERT OR IGNORE INTO article_images (article_id, url)
                    SELECT id, ? FROM articles WHERE id = ?""",
                 [(u, article_id) for u in [*fetched, *cached]],
             )
-            db.execute("UPDATE articles SET needs_images = 0 WHERE id = ?", (article_id,))
+            retry = db.execute(
+                """SELECT min(i.next_attempt) FROM article_images ai JOIN images i ON i.url = ai.url
+                   WHERE ai.article_id = ? AND i.path IS NULL AND i.next_attempt IS NOT NULL""", (article_id,),
+            ).fetchone()[0]
+            db.execute("UPDATE articles SET needs_images = ?, images_next = ? WHERE id = ?",
+                       (int(retry is not None), retry, article_id))
+
+    # --- the reader's core (issue 10): pages that failed, feed icons -----------------------------
+
+    def record_fulltext_failure(self, article_id: int, reason: str, *, permanent: bool, now: datetime) -> None:
+        """The article's page could not be fetched or read: try again later (growing waits), or give
+        up and keep `reason` on the article for the reader (app.sync.decide.retry_at)."""
+        with self._write() as db:
+            row = db.execute("SELECT fulltext_attempts FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if row is None:
+                return  # unsubscribed meanwhile
+            attempts = row["fulltext_attempts"] + 1
+            next_attempt = decide.retry_at(attempts, now, permanent=permanent)
+            if next_attempt is None:
+                db.execute("""UPDATE articles SET needs_fulltext = 0, fulltext_attempts = ?, fulltext_next = NULL,
+                                  fulltext_error = ? WHERE id = ?""",
+                           (attempts, decide.gave_up(reason, attempts, permanent), article_id))
+            else:
+                db.execute("UPDATE articles SET fulltext_attempts = ?, fulltext_next = ? WHERE id = ?",
+                           (attempts, to_db(next_attempt), article_id))
+
+    def record_icons_looked_for(self, feed_ids: Sequence[int], *, now: datetime) -> None:
+        """Feeds whose icon was looked for without an answer (the run's time for icons ran out)."""
+        with self._write() as db:
+            db.executemany("UPDATE feeds SET icon_checked = ? WHERE id = ?", [(to_db(now), i) for i in feed_ids])
+
+    def record_icon(self, feed_id: int, path: str | None, source: str | None = None, *, now: datetime) -> None:
+        """The feed's icon was looked for: `path` (relative to the image dir) when one was cached, from
+        the address `source`; a failed look keeps the icon it had."""
+        with self._write() as db:
+            db.execute("""UPDATE feeds SET icon = coalesce(?, icon), icon_source = coalesce(?, icon_source),
+                              icon_checked = ? WHERE id = ?""",
+                       (path, source if path else None, to_db(now), feed_id))
 
     # --- reading articles ---------------------------------------------------------------------------
 
@@ -848,6 +917,9 @@ def _feed(r: sqlite3.Row) -> Feed:
         etag=r["etag"],
         last_modified=r["last_modified"],
         next_attempt=from_db(r["next_attempt"]),
+        icon=r["icon"],
+        icon_checked=from_db(r["icon_checked"]),
+        icon_source=r["icon_source"],
     )
 
 
@@ -868,6 +940,7 @@ def _article(r: sqlite3.Row) -> Article:
         text=r["text"],
         read=bool(r["read"]),
         starred=bool(r["starred"]),
+        fulltext_error=r["fulltext_error"] if not r["extracted_html"] else None,
     )
 
 

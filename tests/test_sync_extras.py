@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from feedserver import FeedServer, feed_server  # noqa: F401 - fixture
@@ -177,7 +177,9 @@ def test_unreachable_page_stays_pending_for_the_next_sync(env):
     Syncer(env.store, clock=lambda: T0, image_dir=env.images, read_timeout=0.3, deadline=1).run()
     assert len(env.store.pending_fulltext([fid])) == 1
     env.server.route("/slow", body=page(7), content_type="text/html")
-    env.sync()
+    env.sync()  # the same hour: the page waits out its back-off (app.sync.decide.retry_at)
+    assert env.server.hits("/slow") == 1
+    Syncer(env.store, clock=lambda: T0 + timedelta(hours=1), image_dir=env.images, read_timeout=3, deadline=5).run()
     assert env.store.pending_fulltext([fid]) == []
     assert "Paragraph 5 of story 7" in env.articles(fid)[0].text
 

@@ -30,6 +30,7 @@ from app.models import Feed, FeedResult, SyncReport, utc_now
 from app.sync import decide
 from app.sync import extras as _extras
 from app.sync.fetch import FEED_MAX_BYTES, Fetcher, Response
+from app.sync.fetch import host_of as _host_of
 from app.sync.parse import parse_feed
 from app.sync.workers import PARSE_PROCESS_ENV, PROCESS_MIN_BODIES, parse_process, worker  # noqa: F401
 
@@ -46,6 +47,7 @@ def _unexpected(e: BaseException, doing: str) -> FeedError:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FeedResult, int, int], None]
+ICON_BUDGET = 5.0  # seconds a run spends on feed icons at most, after its feeds (app.sync.extras.fetch_icon)
 
 
 class Syncer:
@@ -106,6 +108,11 @@ class _Run:
         self.feeds_with_work: set[int] = set()  # asked once per run: feeds with offline work left over
         self.unmodified: list[int] = []  # 304s not yet recorded: written in batches
         self.bodies_fetched = 0
+        # Offline (issue 10): feeds whose host could not be reached at all are recorded at the end of
+        # the run, and only when the run was not offline (app.sync.decide.is_offline).
+        self.unreached: dict[int, tuple[Feed, FeedError]] = {}
+        self.icon_urls: dict[int, tuple[str | None, str | None]] = {}  # feed id -> (its icon, site), as fetched now
+        self.icons_due: list[Feed] = []  # feeds whose icon to look for, once their feeds are all done
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -151,7 +158,7 @@ class _Run:
                            deadline=s.deadline) as fetcher:
             self.fetcher = fetcher
             if s.extras:
-                self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work)
+                self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work, s.clock())
             finished: asyncio.Queue = asyncio.Queue()
             tasks = {}
             for f in decide.fetch_order(self.feeds, s.concurrency):
@@ -172,6 +179,8 @@ class _Run:
                     done_count += 1
                     if self.on_progress is not None:
                         self.on_progress(result, done_count, total)
+                if not pending and self.icons_due and not self.cancel.is_set():
+                    await self.feed_icons()
                 while pending and not finished.empty():  # cancelled: still report what did finish
                     t = finished.get_nowait()
                     pending.discard(t)
@@ -187,6 +196,7 @@ class _Run:
                 # close the store as soon as we return.
                 await self.in_parser(lambda: None)
                 await self.in_worker(self.record_unmodified)
+                await self.in_worker(self.record_unreached)
                 for t in tasks:
                     if t in pending:
                         f = tasks[t]
@@ -205,13 +215,16 @@ class _Run:
         except Exception as e:  # noqa: BLE001 - one feed's trouble is recorded on that feed only
             log.exception("syncing %s failed", feed.url)
             result = await self.in_worker(self.record_error, feed, _unexpected(e, "storing the feed's articles"))
-        if self.s.extras and not self.cancel.is_set():
+        if self.s.extras and not self.cancel.is_set() and feed.id not in self.unreached:
             try:
                 await self.offline_extras(feed)
             except LIBRARY_ERRORS:
                 raise
             except Exception:  # noqa: BLE001 - extras must never break the sync
                 log.exception("offline extras failed for feed %s", feed.url)
+            if result.status != "error" and self.s.image_dir is not None and decide.icon_due(
+                    feed.icon_checked, self.s.clock(), have_icon=feed.icon is not None):
+                self.icons_due.append(feed)
         counts = self.extra_counts.get(feed.id)
         if counts:
             result.fulltext, result.images = counts
@@ -272,8 +285,10 @@ class _Run:
         if not changed and feed.id not in self.feeds_with_work:
             self.offline_work[feed.id] = ([], [])  # nothing stored now, nothing left over: no queries
             return
-        fulltext = self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed) if feed.fetch_full_text else []
-        images = (self.store.pending_images([feed.id], self.s.max_pages_per_feed)
+        now = self.s.clock()
+        fulltext = (self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed, now=now)
+                    if feed.fetch_full_text else [])
+        images = (self.store.pending_images([feed.id], self.s.max_pages_per_feed, now=now)
                   if feed.fetch_images and self.s.image_dir is not None else [])
         self.offline_work[feed.id] = (fulltext, images)
 
@@ -287,12 +302,16 @@ class _Run:
                                    last_modified=normalise.http_date(resp.headers.get("last-modified")),
                                    new_url=resp.permanent_url, notice=parsed.notice)
         self._look_for_offline_work(feed, changed=bool(saved.new or saved.updated))
+        self.icon_urls[feed.id] = (parsed.icon_url, parsed.site_url)
         title = feed.title if feed.title != feed.url else (parsed.title or feed.url)
         return FeedResult(feed.id, resp.permanent_url or feed.url, title, "updated",
                           new=len(saved.new), updated=len(saved.updated))
 
     # store thread
     def record_error(self, feed: Feed, e: FeedError) -> FeedResult:
+        if getattr(e, "unreachable", False):  # not reached at all: recorded at the end, unless offline
+            self.unreached[feed.id] = (feed, e)
+            return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
         self.store.record_fetch_error(feed.id, str(e), now=self.s.clock(), retry_at=getattr(e, "retry_at", None))
         self._look_for_offline_work(feed)
         return FeedResult(feed.id, feed.url, feed.title, "error", error=str(e), error_kind=type(e).__name__)
@@ -304,17 +323,17 @@ class _Run:
         known = self.offline_work.pop(feed.id, None)
         if feed.fetch_full_text:
             pending = known[0] if known is not None else await self.in_worker(
-                self.store.pending_fulltext, [feed.id], self.s.max_pages_per_feed)
+                lambda: self.store.pending_fulltext([feed.id], self.s.max_pages_per_feed, now=self.s.clock()))
             fetch, skip = decide.pages_to_fetch(pending or [])
             for aid in skip:  # no usable address: that article keeps the feed's text
-                await self.in_worker(self.store.set_fulltext, aid, None, None)
+                await self.in_worker(self.page_failed, aid, "The article has no valid web address.", True)
             if fetch:
                 done = await asyncio.gather(*(self.fulltext(aid, url) for aid, url in fetch))
                 counts[0] += sum(done)
                 known = None  # extracted pages may show images: ask again
         if feed.fetch_images and self.s.image_dir is not None and not self.cancel.is_set():
             pending = known[1] if known is not None else await self.in_worker(
-                self.store.pending_images, [feed.id], self.s.max_pages_per_feed)
+                lambda: self.store.pending_images([feed.id], self.s.max_pages_per_feed, now=self.s.clock()))
             if pending:
                 done = await asyncio.gather(*(self.images(aid, urls) for aid, urls in pending))
                 counts[1] += sum(done)
@@ -327,9 +346,10 @@ class _Run:
             return await self._fulltext(article_id, url)
         except LIBRARY_ERRORS:
             raise
-        except Exception:  # noqa: BLE001 - one page's trouble costs that page only
+        except Exception as e:  # noqa: BLE001 - one page's trouble costs that page only
             log.warning("full text for %s failed; the article keeps the feed's text", url, exc_info=True)
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            await self.in_worker(self.page_failed, article_id,
+                                 f"Something went wrong reading the page ({type(e).__name__}).", True)
             return 0
 
     async def _fulltext(self, article_id: int, url: str) -> int:
@@ -337,15 +357,14 @@ class _Run:
         try:
             page = await _extras.fetch_page(self.fetcher, url)
         except FeedError as e:
-            log.info("full text for %s: %s (will retry at the next sync)", url, e)
-            return 0
-        if page is None:
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            permanent = decide.is_permanent(e)
+            log.info("full text for %s: %s (%s)", url, e, "given up" if permanent else "will try again later")
+            await self.in_worker(self.page_failed, article_id, str(e), permanent)
             return 0
         body, final_url, ctype = page
         got = await self.in_parser(_extras.extract, body, final_url, ctype)
         if got is None:
-            await self.in_worker(self.store.set_fulltext, article_id, None, None)
+            await self.in_worker(self.page_failed, article_id, "The page has no article text Tidings could find.", True)
             return 0
         text, html = got
         await self.in_worker(self.store.set_fulltext, article_id, text, html)
@@ -355,7 +374,7 @@ class _Run:
         if self.cancel.is_set():
             return 0
         urls = urls[: decide.MAX_IMAGES_PER_ARTICLE]
-        cached = await self.in_worker(self.store.cached_images, urls)
+        cached = await self.in_worker(lambda: self.store.cached_images(urls, now=self.s.clock()))
         to_fetch, known = decide.images_to_fetch(urls, cached)
         results = await asyncio.gather(*(self.image(u) for u in to_fetch))
         fetched = dict(zip(to_fetch, results))
@@ -379,4 +398,68 @@ class _Run:
             raise
         except Exception as e:  # noqa: BLE001 - one image's trouble costs that image only
             log.warning("image %s failed", url, exc_info=True)
-            return None, None, None, f"Something went wrong fetching the image ({type(e).__name__})."
+            return None, None, None, f"Something went wrong fetching the image ({type(e).__name__}).", False
+
+    # --- the reader's core (issue 10): offline runs, pages that failed, feed icons ----------------
+
+    # store thread
+    def record_unreached(self) -> None:
+        """At the end of the run: feeds whose host could not be reached. Offline (no server answered,
+        several hosts unreached): no error and no back-off, the report says so once. Else each such
+        feed's error is recorded as any other."""
+        if not self.unreached:
+            return
+        answered = any(r.feed_id not in self.unreached and r.status != "cancelled" for r in self.report.results)
+        hosts = [_host_of(f.url) for f, _ in self.unreached.values()]
+        if decide.is_offline(answered, hosts):
+            self.report.offline = True
+            for r in self.report.results:
+                if r.feed_id in self.unreached:
+                    r.status = "offline"
+        else:
+            now = self.s.clock()
+            for feed, e in self.unreached.values():
+                self.store.record_fetch_error(feed.id, str(e), now=now, retry_at=None)
+        self.unreached = {}
+
+    # store thread
+    def page_failed(self, article_id: int, reason: str, permanent: bool) -> None:
+        self.store.record_fulltext_failure(article_id, reason, permanent=permanent, now=self.s.clock())
+
+    async def feed_icons(self) -> None:
+        """The icons due (weekly), after every feed is done, so they never hold up a feed or its
+        progress; within ICON_BUDGET seconds: those not done by then are looked for at the next sync."""
+        feeds = {asyncio.ensure_future(self.feed_icon(f)): f for f in self.icons_due}
+        tasks = set(feeds)
+        end = asyncio.get_running_loop().time() + ICON_BUDGET
+        while tasks and not self.cancel.is_set():
+            left = end - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            done, tasks = await asyncio.wait(tasks, timeout=min(left, 0.05))
+            for t in done:
+                if not t.cancelled() and isinstance(t.exception(), LIBRARY_ERRORS):
+                    raise t.exception()  # the library is in trouble (disk full...): the run ends
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks and not self.cancel.is_set():
+            # Cut short by the budget: looked for, as far as the next syncs go (else every sync would
+            # spend the whole budget again on the same icons); looked for again in a day.
+            ids = [feeds[t].id for t in tasks]
+            await self.in_worker(lambda: self.store.record_icons_looked_for(ids, now=self.s.clock()))
+
+    async def feed_icon(self, feed: Feed) -> None:
+        """One feed's icon: never fails the feed, whatever goes wrong."""
+        assert self.fetcher is not None and self.s.image_dir is not None
+        now = self.s.clock()
+        icon, site = self.icon_urls.get(feed.id, (None, None))
+        try:
+            got = await _extras.fetch_icon(self.fetcher, [icon, feed.icon_source], site or feed.site_url, feed.url,
+                                           self.s.image_dir)
+            path, source = got or (None, None)
+            await self.in_worker(lambda: self.store.record_icon(feed.id, path, source, now=now))
+        except LIBRARY_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - an icon never costs a feed anything
+            log.warning("the icon of %s failed", feed.url, exc_info=True)

@@ -331,7 +331,9 @@ class Fetcher:
             async with self._host_sem(current), self._all:
                 dead = self._unreachable.get(host_of(current))
                 if dead:
-                    raise FetchFailed(dead)
+                    err = FetchFailed(dead)
+                    err.unreachable = True  # type: ignore[attr-defined]  # (app.sync.decide.is_offline)
+                    raise err
                 try:
                     if deadline_at is None:
                         deadline_at = asyncio.get_running_loop().time() + self.deadline
@@ -345,6 +347,7 @@ class Fetcher:
                     err = network_error(e, current, f"the {what}")
                     if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)):
                         self._unreachable[host_of(current)] = str(err)
+                        err.unreachable = True  # type: ignore[attr-defined]  # not reached at all (offline?)
                     raise err from e
             status, location, resp = result
             if location is None:
@@ -379,7 +382,9 @@ class Fetcher:
             if not 200 <= status < 300:
                 retry_at = parse_retry_after(r.headers.get("retry-after"), self.clock()) \
                     if status in (429, 503) else None
-                raise _status_error(status, retry_at, what)
+                err = _status_error(status, retry_at, what)
+                err.status = status  # type: ignore[attr-defined]  # (app.sync.decide.is_permanent)
+                raise err
             if content_types is not None:
                 ct = (r.headers.get("content-type") or "").split(";")[0].strip().lower()
                 if not ct.startswith(content_types):

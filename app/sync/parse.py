@@ -258,12 +258,13 @@ def prepare(parsed: ParsedFeed) -> ParsedFeed:
     parse process), so the store thread only writes."""
     parsed.title = normalise.line(parsed.title, 500)
     parsed.site_url = urls.valid(parsed.site_url) if parsed.site_url else None
+    parsed.icon_url = urls.valid(parsed.icon_url) if parsed.icon_url else None
     _cap_entries(parsed)
     for e in parsed.entries:
         e.guid = normalise.text(e.guid)[:2000] or derive_guid(None, e.url, e.title, e.published, e.summary)
         e.url = urls.valid(e.url) if e.url else None
         e.title = normalise.line(e.title, 2000)
-        e.authors = normalise.line(e.authors, 500)
+        e.authors = normalise.authors(e.authors, 500)
         e.summary = normalise.text(e.summary)
         e.content_html = normalise.text(e.content_html)
         if e.text is None:
@@ -390,7 +391,7 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed | None:
     title = plain(feed.get("title"))
     if not entries and not title and not site:
         return None  # let feedparser have a go; it says why it cannot read it
-    return ParsedFeed(title=title, site_url=site, entries=entries)
+    return ParsedFeed(title=title, site_url=site, entries=entries, icon_url=feed_icon(feed, site or url))
 
 
 _MONTH = re.compile(r"(?i)jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|today")
@@ -414,6 +415,18 @@ def _date_from_guid(guid, raw_published) -> bool:
 
 
 # --- what both XML paths do with an entry (they must agree: a feed may switch paths between syncs) ---
+
+
+def feed_icon(feed: dict, base: str) -> str | None:
+    """The feed's own icon, absolute: Atom <icon> (small, square), else <logo>, else RSS <image>
+    (fastfeedparser and feedparser both give these keys)."""
+    for key in ("icon", "logo", "image"):
+        v = feed.get(key)
+        if isinstance(v, dict):
+            v = v.get("url") or v.get("href")
+        if isinstance(v, str) and v.strip():
+            return _abs_link(v.strip(), base)
+    return None
 
 
 def _first_content(e, base: str) -> str:
@@ -534,7 +547,8 @@ def _parse_feedparser(body: bytes, url: str, content_type: str | None) -> Parsed
         # dict.get: FeedParserDict.get("updated*") maps to "published*" with a DeprecationWarning
         updated = parse_date(dict.get(e, "updated_parsed")) or parse_date(dict.get(e, "updated"))
         entries.append(_entry(e, link, base, _first_content(e, base), summary, published, updated))
-    return ParsedFeed(title=plain(feed.get("title")), site_url=site, entries=entries)
+    return ParsedFeed(title=plain(feed.get("title")), site_url=site, entries=entries,
+                      icon_url=feed_icon(feed, site or url))
 
 
 def _short(exc) -> str:
@@ -595,7 +609,8 @@ def parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> P
             published=published or updated, updated=updated,
             summary=summary, content_html=content_html, enclosures=_enclosures(encl, base),
         ))
-    return ParsedFeed(title=plain(_s(data.get("title"))), site_url=site, entries=entries, total_entries=len(items))
+    return ParsedFeed(title=plain(_s(data.get("title"))), site_url=site, entries=entries, total_entries=len(items),
+                      icon_url=_abs_link(_s(data.get("favicon")) or _s(data.get("icon")), site or url))
 
 
 def _json_int(s: str) -> int:
