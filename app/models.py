@@ -22,6 +22,7 @@ class Feed:
     etag: str | None = None
     last_modified: str | None = None
     next_attempt: datetime | None = None  # back-off / Retry-After: do not fetch before this
+    icon: str | None = None  # the site's favicon, relative to the image cache (Tidings.image_path)
 
     def to_json(self) -> dict:
         return {
@@ -181,6 +182,53 @@ class SyncReport:
     @property
     def failed(self) -> list[FeedResult]:
         return [r for r in self.results if r.status == "error"]
+
+    def summary(self) -> str:
+        """The sync's result in plain words, as the window's job bar shows it."""
+        failed = self.failed
+        parts = [f"{self.new} new article{'s' if self.new != 1 else ''}"]
+        if failed:
+            parts.append(f"{len(failed)} feed{'s' if len(failed) != 1 else ''} failed (marked ⚠ in the list; "
+                         "hover for the reason)")
+        prefix = "Sync cancelled" if self.cancelled else "Sync finished"
+        return f"{prefix}: " + ", ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a facade write changed (Anki's OpChanges), so each pane reloads only what concerns it.
+
+    `articles`: the articles whose read/starred state changed (the ids asked for, for a flag
+    write; every one it marked, for a mark-all-read, so it can be undone); `feeds`: the feed list
+    (titles, folders, addresses, options) changed; `counts`: unread/starred counts changed.
+    `count` is how many rows the write changed, what the old int return said (it still compares
+    and formats as that number, for callers written against it)."""
+
+    count: int = 0
+    articles: tuple[int, ...] = ()
+    read: bool | None = None  # the read state `articles` now have, when the write set one
+    starred: bool | None = None
+    feeds: bool = False
+    counts: bool = False
+
+    def __eq__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.count == other
+        if isinstance(other, Changes):
+            return (self.count, self.articles, self.read, self.starred, self.feeds, self.counts) == \
+                (other.count, other.articles, other.read, other.starred, other.feeds, other.counts)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.count, self.articles, self.feeds, self.counts))
+
+    def __int__(self) -> int:
+        return self.count
+
+    __index__ = __int__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.count, spec)
 
 
 # --- digests ---------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_sync_shows_progress_and_the_counts_change(qtbot, ui_tidings, window, se
     assert not w.progress.isVisible()
     total = sum(3 + k for k in range(6))
     assert w.sources_model._counts["smart:unread"].text() == str(total)
-    assert w.windowTitle() == f"Tidings ({total})"
+    assert w.windowTitle() == f"({total}) Tidings"
     assert "failed" in w.status_label.text()
     # the gone feed shows its error
     tip = w.sources_model._items[f"feed:{gone.id}"].toolTip()

@@ -133,7 +133,7 @@ def test_shift_a_marks_the_view_read_and_counts_follow(qtbot, ui_tidings, open_w
     assert ui_tidings.counts()["feeds"].get(ids["Alpha News"], 0) == 0
     font = w.articles_model.data(w.articles_model.index(0, ArticleListModel.TITLE), Qt.ItemDataRole.FontRole)
     assert font is None  # no longer bold
-    assert "Tidings (2)" == w.windowTitle()
+    assert "(2) Tidings" == w.windowTitle()  # Qt adds no second " — Tidings" to it
 
 
 def test_search_shows_results_as_a_view(qtbot, ui_tidings, open_window):
@@ -231,7 +231,7 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
     idx = w.sources_model.key_index(f"feed:{fid}")
     w._sources_menu(w.sources.visualRect(idx).center())
     labels = [a.text() for a in w.context_menu.actions() if a.text()]
-    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…",
+    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…", "Edit address…",
                       "Fetch full text for offline reading", "Download images for offline reading", "Unsubscribe…"]
     full_text = next(a for a in w.context_menu.actions() if a.text().startswith("Fetch full text"))
     assert full_text.isCheckable() and full_text.isChecked()
