@@ -160,11 +160,19 @@ class AddFeedDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.subscribe_button.clicked.connect(self._subscribe)
         self.find_button.clicked.connect(self.find)
-        self.url.returnPressed.connect(self._return_pressed)
+        self.url.installEventFilter(self)  # Enter in the address: _return_pressed, not the default button too
         self._found_for: str | None = None  # the address the listed feeds were found at
         self.results.itemSelectionChanged.connect(
             lambda: self.subscribe_button.setEnabled(bool(self.results.selectedItems())))
         self.results.itemDoubleClicked.connect(lambda _: self._subscribe())
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
+        from PySide6.QtCore import QEvent
+
+        if obj is self.url and ev.type() == QEvent.Type.KeyPress and ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._return_pressed()
+            return True
+        return super().eventFilter(obj, ev)
 
     def _return_pressed(self) -> None:
         """Enter: subscribe to the feed found at this address; a changed address is looked up first."""

@@ -267,7 +267,12 @@ class MainWindow(QMainWindow):
         a = QAction(text, self)
         if shortcut:
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(k) for k in keys])
+            seqs = []
+            for k in keys:  # a standard key may be one of the others here (Back is Alt+Left): once each
+                for seq in (QKeySequence.keyBindings(k) if isinstance(k, QKeySequence.StandardKey) else [QKeySequence(k)]):
+                    if not seq.isEmpty() and seq not in seqs:
+                        seqs.append(seq)
+            a.setShortcuts(seqs)
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         if tip:
             a.setToolTip(tip)
@@ -316,7 +321,7 @@ class MainWindow(QMainWindow):
         self.act_hide_read = A("Hide read articles", lambda: self.set_hide_read(self.act_hide_read.isChecked()),
                                "Shift+H", "List only unread articles (Shift+H)")
         self.act_hide_read.setCheckable(True)
-        self.act_shortcuts = A("Keyboard shortcuts", self.show_shortcuts, ["?", "F1"])
+        self.act_shortcuts = A("Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?", "F1"])
         self.act_about = A("About Tidings", self.show_about)
         # Enter opens the original only from the list or the article (the search field needs its Enter)
         for widget in (self.articles, self.reader):

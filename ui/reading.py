@@ -49,12 +49,14 @@ class ReadingPane(ArticleView):
     # --- what is shown -----------------------------------------------------------------------------
 
     def show_article(self, a: Article) -> None:
+        self._leaving()
         self.digest = self._draft = None
         super().show_article(a)
         self._shown(Place(self.current_view(), article=a.id))
 
     def show_digest(self, d) -> None:
         """A stored digest (its citations open articles here)."""
+        self._leaving()
         self._draft = None
         self.digest = d
         self.show_html(self.digest_html(d))
@@ -105,12 +107,16 @@ class ReadingPane(ArticleView):
 
     # --- history ---------------------------------------------------------------------------------------
 
+    def _leaving(self) -> None:
+        """About to show something else: note how far down the current place was read."""
+        if self._arriving is None:
+            self._remember_scroll()
+
     def _shown(self, place: Place) -> None:
         arriving, self._arriving = self._arriving, None
         if arriving is not None and arriving.same(place):
             self._scroll_to(arriving.scroll)
             return
-        self._remember_scroll()
         if 0 <= self.index < len(self.history) and self.history[self.index].same(place):
             return  # the same thing again (a refresh): not a new step
         del self.history[self.index + 1:]
