@@ -172,6 +172,18 @@ def test_a_digest_citation_opens_the_article_and_back_returns_to_the_digest_scro
     w.go_forward()
     idle(qtbot, w)
     assert w.reader.article.id == aid
+    # clicking the digest in the list, or Digests in the sources, opens it again where it was left
+    lst = w.digest_list
+    qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=lst.visualItemRect(lst.item(0)).center())
+    idle(qtbot, w)
+    assert w.shown_digest is not None and w.reader.article is None
+    qtbot.waitUntil(lambda: bar.value() == at, timeout=2000)
+    w.reader.article_link.emit(aid)
+    rect = w.sources.visualRect(w.sources_model.key_index(View.smart("digests")))
+    qtbot.mouseClick(w.sources.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    idle(qtbot, w)
+    assert w.shown_digest is not None and w.reader.article is None
+    qtbot.waitUntil(lambda: bar.value() == at, timeout=2000)
 
 
 # --- theme --------------------------------------------------------------------------------------------
@@ -532,3 +544,25 @@ def test_job_bar_queues_syncs_asked_for_while_a_digest_is_written(qtbot, ui_tidi
     w.jobs.end("Done.")
     assert started == [[3]] and not w.progress.isVisible() and w.status_label.text() == "Done."
     assert job.kind == "digest"
+
+
+def test_every_paragraph_has_the_same_spacing(qtbot, ui_tidings, open_window):
+    from app.models import ParsedEntry, ParsedFeed
+
+    feed = ui_tidings.subscribe("http://127.0.0.1:9/p.xml", title="Spacing feed")
+    body = "".join(f"<p>Paragraph {i}. " + "Words that wrap over a few lines. " * 8 + "</p>" for i in range(3))
+    ui_tidings.store.save_entries(feed.id, ParsedFeed("Spacing feed", None, [ParsedEntry(
+        guid="1", url="https://example.org/1", title="Spacing", authors="", published=UI_NOW, updated=None,
+        summary="", content_html=body)]), now=UI_NOW)
+    w = open_window()
+    w.reader.show_article(ui_tidings.article(ui_tidings.article_ids()[0]))
+    doc = w.reader.document()
+    formats = []
+    block = doc.begin()
+    while block.isValid():
+        if block.text().startswith("Paragraph"):
+            f = block.blockFormat()
+            formats.append((f.lineHeight(), f.lineHeightType(), f.topMargin(), f.bottomMargin()))
+        block = block.next()
+    assert len(formats) == 3 and len(set(formats)) == 1, formats
+    assert formats[0][0] > 100  # a little more air than the default between lines

@@ -110,6 +110,8 @@ class ArticleListPane(QWidget):
         self.digest_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.digest_list.setSpacing(2)
         self.digest_list.currentItemChanged.connect(self._on_digest_changed)
+        # clicking the digest already selected (say, after reading one of its articles) opens it again
+        self.digest_list.itemClicked.connect(lambda item: self._on_digest_changed(item, None))
 
         self.stack = QStackedWidget()
         self.stack.addWidget(table)

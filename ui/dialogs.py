@@ -44,7 +44,8 @@ class ShortcutSheet(QDialog):
         self.rows: list[tuple[str, str]] = []
         seen = set()
         for a in window.actions():
-            keys = [k.toString(k.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
+            keys = [k for k in (seq.toString(seq.SequenceFormat.NativeText) for seq in a.shortcuts())
+                    if k and k != "Shift+?" and ("+" in k or len(k) == 1 or k in ("Space", "Backspace", "F1"))]
             text = a.text().replace("&", "").replace("◀ ", "").replace(" ▶", "")
             if keys and text not in seen:
                 seen.add(text)

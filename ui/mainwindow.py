@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
 
         self.sources = SourcesPane(self, icon_path=self.t.image_path)
         self.sources.view_chosen.connect(self._view_chosen)
+        self.sources.view_reselected.connect(self._view_reselected)
         self.middle = ArticleListPane(self.t, self.tasks, self)
         self.middle.article_chosen.connect(lambda aid: self.show_article_by_id(aid, from_list=True))
         self.middle.digest_chosen.connect(self._open_digest)
@@ -191,6 +192,8 @@ class MainWindow(QMainWindow):
         # feed names are what people scan on the left, titles in the middle: room for both
         self.splitter.setSizes([230, 520, 530])
         self.splitter.setChildrenCollapsible(False)
+        self._split_chosen = False  # until the person drags a divider (or ui.ini has one), panes follow the width
+        self.splitter.splitterMoved.connect(self._splitter_dragged)
         self.sources.setMinimumWidth(150)
         self.middle.setMinimumWidth(240)
         self.reader.setMinimumWidth(260)
@@ -424,6 +427,7 @@ class MainWindow(QMainWindow):
         split = s.value("window/splitter")
         if isinstance(split, QByteArray) and not split.isEmpty():
             self.splitter.restoreState(split)
+            self._split_chosen = True
         self._initial_view = View.parse(s.value("selection/key") or None)
         art = s.value("selection/article")
         try:
@@ -454,6 +458,24 @@ class MainWindow(QMainWindow):
         s.setValue("list/oldest_first", not self.middle.newest_first)
         s.setValue("list/hide_read", self.middle.hide_read)
         s.sync()
+
+    def _splitter_dragged(self, *_) -> None:
+        if not getattr(self, "_splitting", False):
+            self._split_chosen = True
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._split_chosen:
+            return
+        # feed names on the left (a fifth, at most 260 px), then titles and the article about evenly
+        width = self.width()
+        left = max(170, min(260, int(width * 0.18)))
+        middle = int((width - left) * (0.5 if width < 1000 else 0.47))
+        self._splitting = True
+        try:
+            self.splitter.setSizes([left, middle, width - left - middle])
+        finally:
+            self._splitting = False
 
     def closeEvent(self, event):  # noqa: N802 - Qt override
         self.shutdown()
@@ -577,6 +599,15 @@ class MainWindow(QMainWindow):
     def _view_chosen(self, view: View) -> None:
         if view != self.view:
             self.open_view(view)
+
+    def _view_reselected(self, view: View) -> None:
+        """Digests clicked again while one of its articles is open: back to the digest."""
+        if view == self.view and view.is_digests and self.reader.digest is None:
+            item = self.digest_list.currentItem()
+            from ui.models import ID_ROLE
+
+            if item is not None and item.data(ID_ROLE) is not None:
+                self._open_digest(item.data(ID_ROLE))
 
     def select_source(self, key: View | str, select: int | str | None = None) -> bool:
         """Select a row of the left pane (a View, or its key such as "feed:3") and open that view

@@ -172,7 +172,8 @@ class ArticleView(QTextBrowser):
         return f"""<html><head><style>
             a {{ color: {link}; }}
             h1 {{ font-size: x-large; margin-top: 0px; margin-bottom: 4px; }}
-            p {{ margin-top: 0px; margin-bottom: 12px; }}
+            p, li {{ margin-top: 0px; margin-bottom: 12px; line-height: 135%; }}
+            blockquote, pre {{ line-height: 135%; }}
             .meta {{ color: {muted}; margin-bottom: 4px; }}
             pre, code {{ font-family: monospace; }}
             blockquote {{ margin-left: 16px; }}
@@ -181,7 +182,7 @@ class ArticleView(QTextBrowser):
             <p class="meta">{" · ".join(meta)}</p>
             <p class="meta">{" &nbsp;·&nbsp; ".join(links)}</p>
             <hr>
-            <div style="line-height: 140%">{body}</div>
+            {body}
             </body></html>"""
 
     # --- readable line length: centre a column of at most ~75 characters ------------------------

@@ -62,7 +62,11 @@ class ReadingPane(ArticleView):
         self.show_html(self.digest_html(d))
         self.digest = d  # (show_html forgets it: it is for any other page)
         if d is not None and d.id is not None:
+            last = next((p for p in reversed(self.history) if p.digest == d.id and p.article is None), None)
+            arriving = self._arriving is not None
             self._shown(Place(self.current_view(), digest=d.id))
+            if last is not None and not arriving:  # a digest opened again opens where it was left
+                self._scroll_to(last.scroll)
 
     def show_draft(self, draft) -> None:
         """A digest being written: repainted as the model streams it; not a place in the history."""

@@ -240,6 +240,7 @@ class SourcesModel(QStandardItemModel):
 
 class SourcesPane(QTreeView):
     view_chosen = Signal(object)  # View
+    view_reselected = Signal(object)  # a click on the current row
 
     def __init__(self, delegate, icon_path: Callable[[str], object] | None = None, parent=None):
         super().__init__(parent)
@@ -255,6 +256,7 @@ class SourcesPane(QTreeView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.clicked.connect(self._on_clicked)
         self.setAccessibleName("Feeds and folders")
         # drag a feed onto a folder (or onto All unread: out of every folder)
         self.setDragEnabled(True)
@@ -338,6 +340,12 @@ class SourcesPane(QTreeView):
         view = View.parse(current.data(KEY_ROLE))
         if view is not None:
             self.view_chosen.emit(view)
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        """A click on the row already current (e.g. Digests, after reading a digest's article)."""
+        view = View.parse(index.data(KEY_ROLE)) if index.isValid() else None
+        if view is not None and not self._quiet:
+            self.view_reselected.emit(view)
 
     def refresh_palette(self) -> None:
         self.model_.refresh_palette()
