@@ -533,8 +533,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _scheme_changed(self, *_) -> None:
+        """The system went light or dark: Qt changed the palette; the panes and the page follow."""
         if (self.prefs.get("theme") or "system") == "system":
-            self.apply_theme("system")
+            from ui.theme import repolish
+
+            repolish(QApplication.instance())
+            self.sources.refresh_palette()
+            self.reader.rerender()
 
     def apply_theme(self, theme: str) -> None:
         """Light, dark or the system's, now: every pane, header and dialog, and the page being read."""
