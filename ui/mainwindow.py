@@ -552,10 +552,18 @@ class MainWindow(QMainWindow):
     # --- sources (left) ---------------------------------------------------------------------------------
 
     def refresh_feeds(self, initial: bool = False) -> None:
+        """Feeds and counts again, in the background; of loads that overlap only the newest is shown
+        (two quick writes, e.g. rename then move, must not end on the first one's feeds)."""
+        self._feeds_gen = gen = getattr(self, "_feeds_gen", 0) + 1
+
         def load():
             return self.t.feeds(), self.t.counts()
 
-        self.tasks.run(load, on_done=lambda fc: self._feeds_loaded(*fc, initial=initial), context="loading your feeds")
+        def done(fc):
+            if gen == self._feeds_gen or initial:
+                self._feeds_loaded(*fc, initial=initial)
+
+        self.tasks.run(load, on_done=done, context="loading your feeds")
 
     def _feeds_loaded(self, feeds, counts, initial: bool = False) -> None:
         self.sources.set_feeds(feeds, counts, select=None if initial else self.view)
