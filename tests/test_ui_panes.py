@@ -391,10 +391,13 @@ def test_folder_menu_new_rename_delete_sync_mark_read(qtbot, ui_tidings, open_wi
     next(a for a in menu.actions() if a.text() == "Sync this folder").trigger()
     assert synced == [[ids["Alpha News"]]]
 
+    open_feed(qtbot, w, View.folder("News"))
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("World", True))
     w.prompt_rename_folder("News")
     qtbot.waitUntil(lambda: "folder:World" in w.sources_model.keys() and w.tasks.active == 0, timeout=3000)
     assert ui_tidings.feed(ids["Alpha News"]).folder == "World"
+    assert w.current_key == "folder:World" and w.articles_model.rowCount() == 2  # still reading it
+    assert w.view_title.text().startswith("World — 2")
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Blogs", True))
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Beta Blog", True))

@@ -32,15 +32,14 @@ NARROW = 460  # below this width (px) the list drops its Source column: titles a
 
 
 class ArticleTable(QTableView):
-    """The table, which gives its Source column up when it gets narrow."""
+    """The table; says when its width changed (the pane then fits the columns)."""
+
+    resized = Signal()
 
     def resizeEvent(self, event):  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        pane = self.parent()
-        while pane is not None and not isinstance(pane, ArticleListPane):
-            pane = pane.parent()
-        if pane is not None:
-            pane.fit_columns()
+        if event.size().width() != event.oldSize().width():
+            self.resized.emit()
 
 
 class ArticleListPane(QWidget):
@@ -103,6 +102,7 @@ class ArticleListPane(QWidget):
         # open on selection (a click, j/k, a restore), not on the bare current index Qt sets on focus
         table.selectionModel().selectionChanged.connect(self._on_selection)
         table.clicked.connect(self._on_clicked)
+        table.resized.connect(self.fit_columns)
 
         self.digest_list = QListWidget()
         self.digest_list.setObjectName("digests")

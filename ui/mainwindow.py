@@ -98,7 +98,7 @@ class _MouseHistory(QObject):
         self.w = window
 
     def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
-        if ev.type() == QEvent.Type.MouseButtonPress and isinstance(obj, QWidget) and obj.window() is self.w:
+        if ev.type() == QEvent.Type.MouseButtonPress:
             if ev.button() == Qt.MouseButton.BackButton:
                 self.w.go_back()
                 return True
@@ -147,8 +147,10 @@ class MainWindow(QMainWindow):
             self._tray.setToolTip("Tidings")
             self._tray.activated.connect(lambda *_: self.bring_forward())
             self._tray.show()
-        self._mouse = _MouseHistory(self)
-        QApplication.instance().installEventFilter(self._mouse)
+        self._mouse = _MouseHistory(self)  # on the panes only: an app-wide Python filter sees every event
+        for widget in (self, self.sources.viewport(), self.articles.viewport(), self.digest_list.viewport(),
+                       self.reader.viewport(), self.middle.title, self.message_bar, self.toolbar):
+            widget.installEventFilter(self._mouse)
         self.resize(1200, 760)
         if remember:
             self._restore_state()
@@ -489,7 +491,6 @@ class MainWindow(QMainWindow):
         self.save_state()
         self._read_timer.stop()
         self._sync_timer.stop()
-        QApplication.instance().removeEventFilter(self._mouse)
         self.tasks.shutdown()
         if self._tray:
             self._tray.hide()
@@ -1162,9 +1163,8 @@ class MainWindow(QMainWindow):
         new_path = new.strip("/ ")
 
         def done(_):
-            if self.view == was:
-                self.view = View.folder(new_path)
-                self._feeds_follow = True
+            if self.view == was:  # reading the folder: go on reading it under its new name
+                self.open_view(View.folder(new_path), keep_article=True)
 
         self._write(lambda: self.t.rename_folder(path, new_path), "renaming the folder", on_done=done)
 
