@@ -286,7 +286,7 @@ def test_list_header_follows_a_rename(qtbot, ui_tidings, open_window):
     w = open_window()
     open_feed(qtbot, w, View.feed(ids["Alpha News"]))
     assert w.view_title.text().startswith("Alpha News — 2")
-    w.rename_feed(ids["Alpha News"], "Alpha Daily")
+    w.feeds.rename_feed(ids["Alpha News"], "Alpha Daily")
     qtbot.waitUntil(lambda: w.view_title.text().startswith("Alpha Daily — 2"), timeout=3000)
 
 
@@ -393,7 +393,7 @@ def test_folder_menu_new_rename_delete_sync_mark_read(qtbot, ui_tidings, open_wi
 
     open_feed(qtbot, w, View.folder("News"))
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("World", True))
-    w.prompt_rename_folder("News")
+    w.feeds.prompt_rename_folder("News")
     qtbot.waitUntil(lambda: "folder:World" in w.sources_model.keys() and w.tasks.active == 0, timeout=3000)
     assert ui_tidings.feed(ids["Alpha News"]).folder == "World"
     assert w.current_key == "folder:World" and w.articles_model.rowCount() == 2  # still reading it
@@ -401,12 +401,12 @@ def test_folder_menu_new_rename_delete_sync_mark_read(qtbot, ui_tidings, open_wi
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Blogs", True))
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Beta Blog", True))
-    w.prompt_new_folder(None)
+    w.feeds.prompt_new_folder(None)
     qtbot.waitUntil(lambda: "folder:Blogs" in w.sources_model.keys() and w.tasks.active == 0, timeout=3000)
     assert ui_tidings.feed(ids["Beta Blog"]).folder == "Blogs"
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    w.prompt_delete_folder("World")
+    w.feeds.prompt_delete_folder("World")
     qtbot.waitUntil(lambda: "folder:World" not in w.sources_model.keys() and w.tasks.active == 0, timeout=3000)
     assert ui_tidings.feed(ids["Alpha News"]).folder is None and ids["Alpha News"] in [f.id for f in ui_tidings.feeds()]
 
@@ -445,11 +445,11 @@ def test_edit_a_feeds_address(qtbot, ui_tidings, open_window, monkeypatch):
     synced = []
     monkeypatch.setattr(w, "start_sync", lambda feed_ids=None, auto=False: synced.append(feed_ids))
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("https://example.org/new.xml", True))
-    w.prompt_edit_url(ids["Alpha News"])
+    w.feeds.prompt_edit_url(ids["Alpha News"])
     qtbot.waitUntil(lambda: w.tasks.active == 0 and bool(synced), timeout=3000)
     assert ui_tidings.feed(ids["Alpha News"]).url == "https://example.org/new.xml" and synced == [[ids["Alpha News"]]]
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("ftp://nope", True))
-    w.prompt_edit_url(ids["Alpha News"])
+    w.feeds.prompt_edit_url(ids["Alpha News"])
     idle(qtbot, w)
     assert w.message_bar.isVisible() and "http" in w.message_bar.hint
 
@@ -496,7 +496,7 @@ def test_escape_leaves_search(qtbot, ui_tidings, open_window):
 
 def test_enter_in_add_feed_subscribes_once_feeds_are_found(qtbot, ui_tidings, open_window):
     w = open_window()
-    dlg = w.add_feed_dialog("https://example.org/feed.xml")
+    dlg = w.feeds.add_feed_dialog("https://example.org/feed.xml")
     found = []
     dlg.find = lambda: found.append(dlg.url.text())  # no network here: say what discovery would
     qtbot.keyClick(dlg.url, Qt.Key.Key_Return)

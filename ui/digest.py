@@ -371,3 +371,54 @@ class DigestPanel(QObject):
         self.jobs.end("The digest could not be written.")
         self.finished.emit(None)
         return False
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def pull_models(t, tasks, jobs, name: str | list[str]) -> None:
+    """Download one Ollama model or several (one after the other, one job), with progress and
+    Cancel in the job bar; what "Download model" in the digest's message bar does."""
+    names = [name] if isinstance(name, str) else list(dict.fromkeys(name))
+    if not names or jobs.busy:
+        return
+    label = " and ".join(names)
+
+    def work(task):
+        for n, model in enumerate(names):
+            def progress(done, total, status, n=n):
+                task.progress(n, done, total, status)
+                if task.cancelled():
+                    raise _Cancelled()
+
+            try:
+                t.pull_model(model, on_progress=progress)
+            except _Cancelled:
+                return False
+        return True
+
+    def progress(n, done, total, status):
+        of = f" ({n + 1} of {len(names)})" if len(names) > 1 else ""
+        text = f"Downloading {names[n]}{of}: {status}"
+        if total:
+            jobs.set_progress(int(1000 * (done or 0) / total), 1000, text)
+        else:
+            jobs.say(text)
+
+    def finish(ok=None):
+        if ok is True:
+            jobs.end(f"{label} {'is' if len(names) == 1 else 'are'} installed. “Summarise today” will use "
+                     f"{'it' if len(names) == 1 else 'them'}.")
+        else:
+            jobs.end("Download cancelled." if ok is False else None)
+
+    def failed(e):
+        jobs.end("The download failed.")
+        return False
+
+    job = jobs.begin("download", f"Downloading {label}…", cancel=lambda: task.cancel.set(),
+                     cancel_text="Cancelling the download…")
+    task = tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
+                     context=f"downloading {label}")
+    job.task = task

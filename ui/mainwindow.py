@@ -20,7 +20,6 @@ from PySide6.QtGui import QAction, QDesktopServices, QFont, QIcon, QKeySequence,
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QInputDialog,
     QLineEdit,
     QMainWindow,
     QMessageBox,
@@ -37,7 +36,8 @@ from app.errors import TidingsError
 from app.models import Changes
 from app.resources import resource_path
 from ui.articles import ArticleListPane
-from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
+from ui.dialogs import MessageBar, SettingsDialog
+from ui.feeds import FeedActions
 from ui.jobs import JobBar
 from ui.reading import Place, ReadingPane
 from ui.sources import SourcesPane
@@ -59,10 +59,6 @@ def app_icon() -> QIcon:
         if p.exists():
             icon.addFile(str(p), QSize(size, size))
     return icon
-
-
-class _Cancelled(Exception):
-    pass
 
 
 def badged_icon(n: int) -> QIcon:
@@ -169,7 +165,8 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         outer.addWidget(self.message_bar)
 
-        self.sources = SourcesPane(self, icon_path=self.t.image_path)
+        self.feeds = FeedActions(self)
+        self.sources = SourcesPane(self.feeds, icon_path=self.t.image_path)
         self.sources.view_chosen.connect(self._view_chosen)
         self.sources.view_reselected.connect(self._view_reselected)
         self.middle = ArticleListPane(self.t, self.tasks, self)
@@ -293,10 +290,10 @@ class MainWindow(QMainWindow):
         self.act_cancel = A("Cancel sync", self.cancel_sync, None, "Stop syncing")
         self.act_cancel.setEnabled(False)
         self.act_summarise = A("Summarise today", self.summarise_today, None)
-        self.act_add = A("Add feed…", self.add_feed_dialog, K.New, "Subscribe to a site or feed")
-        self.act_new_folder = A("New folder…", lambda: self.prompt_new_folder(None))
-        self.act_import = A("Import OPML…", self.import_opml_dialog)
-        self.act_export = A("Export OPML…", self.export_opml_dialog)
+        self.act_add = A("Add feed…", lambda: self.feeds.add_feed_dialog(), K.New, "Subscribe to a site or feed")
+        self.act_new_folder = A("New folder…", lambda: self.feeds.prompt_new_folder(None))
+        self.act_import = A("Import OPML…", lambda: self.feeds.import_opml_dialog())
+        self.act_export = A("Export OPML…", lambda: self.feeds.export_opml_dialog())
         self.act_export_digest = A("Export digest…", self.export_digest_dialog, None,
                                    "Save the digest on screen as a web page or Markdown")
         self.act_export_digest.setEnabled(False)
@@ -1034,179 +1031,6 @@ class MainWindow(QMainWindow):
         else:
             self._sync_timer.stop()
 
-    # --- feeds and folders: add, import/export, the sources pane's menu ---------------------------------
-
-    def add_feed_dialog(self, url: str = "") -> AddFeedDialog:
-        dlg = AddFeedDialog(self.t, self.tasks, self._folders(), self, initial_url=url,
-                            known_urls={f.url for f in self.sources.feeds})
-        dlg.subscribe_requested.connect(self.subscribe)
-        dlg.open()
-        self.add_dialog = dlg
-        return dlg
-
-    def _folders(self) -> list[str]:
-        return self.sources.folders()
-
-    def subscribe(self, feed_url: str, title: str = "", folder: str | None = None) -> None:
-        def done(feed):
-            self.status_label.setText(f"Subscribed to {feed.title}. Fetching its articles…")
-            self.refresh_feeds()
-            self.start_sync([feed.id])
-
-        self.tasks.run(lambda: self.t.subscribe(feed_url, folder=folder, title=title or None), on_done=done,
-                       serial=True, context="subscribing")
-
-    def import_opml_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import subscriptions", "", "OPML files (*.opml *.xml);;All files (*)")
-        if path:
-            self.import_opml(path)
-
-    def import_opml(self, path: str) -> None:
-        def done(n):
-            self.status_label.setText(f"Imported {n} new feed{'s' if n != 1 else ''}. Syncing them…")
-            self.refresh_feeds()
-            self.start_sync()
-
-        self.tasks.run(lambda: self.t.import_opml(path), on_done=done, serial=True, context="importing OPML")
-
-    def export_opml_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export subscriptions", "tidings.opml", "OPML files (*.opml)")
-        if path:
-            self.export_opml(path)
-
-    def export_opml(self, path: str) -> None:
-        def work():
-            Path(path).write_text(self.t.export_opml(), encoding="utf-8")
-            return path
-
-        self.tasks.run(work, on_done=lambda p: self.status_label.setText(f"Exported your feeds to {p}."),
-                       context="exporting OPML")
-
-    def _sources_menu(self, pos) -> None:
-        self.sources._menu(pos)
-
-    def _feed(self, fid: int):
-        return self.sources.feed(fid)
-
-    def _write(self, fn, context: str, on_done=None) -> None:
-        """A feed or folder write in the background; the panes follow what it changed."""
-        def done(changes):
-            self.apply_changes(changes)
-            if on_done is not None:
-                on_done(changes)
-
-        self.tasks.run(fn, on_done=done, serial=True, context=context)
-
-    def prompt_rename(self, fid: int) -> None:
-        f = self._feed(fid)
-        title, ok = QInputDialog.getText(self, "Rename feed", "Name:", text=f.title if f else "")
-        if ok:
-            self.rename_feed(fid, title)
-
-    def rename_feed(self, fid: int, title: str) -> None:
-        self._write(lambda: self.t.rename_feed(fid, title), "renaming the feed")
-
-    def prompt_edit_url(self, fid: int) -> None:
-        f = self._feed(fid)
-        url, ok = QInputDialog.getText(self, "Edit feed address", "The feed's address (the next sync fetches it "
-                                       "from there):", text=f.url if f else "")
-        if ok and url.strip() and (f is None or url.strip() != f.url):
-            self.set_feed_url(fid, url)
-
-    def set_feed_url(self, fid: int, url: str) -> None:
-        self._write(lambda: self.t.set_feed_url(fid, url), "changing the feed's address",
-                    on_done=lambda _: self.start_sync([fid]))
-
-    def set_feed_option(self, fid: int, option: str, on: bool) -> None:
-        """Offline reading per feed: the next sync fetches (or skips) its pages and images."""
-        self._write(lambda: self.t.set_feed_options(fid, **{option: on}), "changing the feed's offline reading")
-
-    def prompt_move(self, fid: int) -> None:
-        f = self._feed(fid)
-        folders = [""] + self._folders()
-        current = folders.index(f.folder) if f and f.folder in folders else 0
-        folder, ok = QInputDialog.getItem(self, "Move to folder", "Folder (empty: none; / to nest):", folders,
-                                          current, True)
-        if ok:
-            self.move_feed(fid, folder)
-
-    def move_feed(self, fid: int, folder: str | None) -> None:
-        self._write(lambda: self.t.move_feed(fid, folder), "moving the feed")
-
-    def prompt_new_folder(self, parent: str | None) -> None:
-        """A folder exists while a feed is in it: name it, then pick the feed to put there first."""
-        name, ok = QInputDialog.getText(self, "New folder", "Folder name" + (f" (inside {parent})" if parent else "")
-                                        + ":")
-        name = name.strip("/ ") if ok else ""
-        if not name:
-            return
-        path = f"{parent}/{name}" if parent else name
-        feeds = sorted(self.sources.feeds, key=lambda f: f.title.lower())
-        if not feeds:
-            self.show_info("Add a feed first: a folder holds feeds.")
-            return
-        titles = [f.title for f in feeds]
-        cur = self.view.feed_id if self.view is not None and self.view.is_feed else None
-        start = next((i for i, f in enumerate(feeds) if f.id == cur), 0)
-        title, ok = QInputDialog.getItem(self, "New folder", f"Move a feed into “{name}” (drag more onto it later):",
-                                         titles, start, False)
-        if ok:
-            self.move_feed(feeds[titles.index(title)].id, path)
-
-    def prompt_rename_folder(self, path: str) -> None:
-        new, ok = QInputDialog.getText(self, "Rename folder", "Name (use / to nest):", text=path)
-        if ok and new.strip("/ ") and new.strip("/ ") != path:
-            self.rename_folder(path, new)
-
-    def rename_folder(self, path: str, new: str) -> None:
-        was = View.folder(path)
-        new_path = new.strip("/ ")
-
-        def done(_):
-            if self.view == was:  # reading the folder: go on reading it under its new name
-                self.open_view(View.folder(new_path), keep_article=True)
-
-        self._write(lambda: self.t.rename_folder(path, new_path), "renaming the folder", on_done=done)
-
-    def prompt_delete_folder(self, path: str) -> None:
-        parent = path.rpartition("/")[0]
-        answer = QMessageBox.question(
-            self, "Delete folder",
-            f"Delete the folder “{path}”?\n\nIts feeds stay subscribed and move to "
-            f"{('“' + parent + '”') if parent else 'the top level'}.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_folder(path)
-
-    def delete_folder(self, path: str) -> None:
-        def done(_):
-            if self.view == View.folder(path):
-                self.select_source(UNREAD)
-
-        self._write(lambda: self.t.remove_folder(path), "deleting the folder", on_done=done)
-
-    def prompt_unsubscribe(self, fid: int) -> None:
-        f = self._feed(fid)
-        name = f.title if f else "this feed"
-        answer = QMessageBox.question(
-            self, "Unsubscribe",
-            f"Unsubscribe from “{name}”?\n\nIts articles will be removed from Tidings (starred ones too).",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.unsubscribe(fid)
-
-    def unsubscribe(self, fid: int) -> None:
-        def done(changes):
-            self.reader.forget(view=str(View.feed(fid)))
-            if self.view == View.feed(fid):
-                self.view = None
-                self.middle.clear()
-                self.reader.show_placeholder()
-                self.select_source(UNREAD)
-            self.apply_changes(changes)
-
-        self.tasks.run(lambda: self.t.remove_feed(fid), on_done=done, serial=True, context="unsubscribing")
-
     # --- settings ---------------------------------------------------------------------------------------
 
     def settings_dialog(self, focus_host: bool = False) -> SettingsDialog:
@@ -1280,51 +1104,10 @@ class MainWindow(QMainWindow):
                        context="exporting the digest")
 
     def pull_model(self, name: str | list[str]) -> None:
-        """Download one Ollama model or several (one after the other, one job), with progress and
-        Cancel in the job bar."""
-        names = [name] if isinstance(name, str) else list(dict.fromkeys(name))
-        if not names or self.jobs.busy:
-            return
-        label = " and ".join(names)
+        """Download one Ollama model or several, as one job in the job bar."""
+        from ui.digest import pull_models
 
-        def work(task):
-            for n, model in enumerate(names):
-                def progress(done, total, status, n=n):
-                    task.progress(n, done, total, status)
-                    if task.cancelled():
-                        raise _Cancelled()
-
-                try:
-                    self.t.pull_model(model, on_progress=progress)
-                except _Cancelled:
-                    return False
-            return True
-
-        def progress(n, done, total, status):
-            of = f" ({n + 1} of {len(names)})" if len(names) > 1 else ""
-            text = f"Downloading {names[n]}{of}: {status}"
-            if total:
-                self.jobs.set_progress(int(1000 * (done or 0) / total), 1000, text)
-            else:
-                self.jobs.say(text)
-
-        def finish(ok=None):
-            if ok is True:
-                self.jobs.end(f"{label} {'is' if len(names) == 1 else 'are'} installed. “Summarise today” will use "
-                              f"{'it' if len(names) == 1 else 'them'}.")
-            else:
-                self.jobs.end("Download cancelled." if ok is False else None)
-
-        def failed(e):
-            self.jobs.end("The download failed.")
-            return False
-
-        job = self.jobs.begin("download", f"Downloading {label}…", cancel=lambda: task.cancel.set(),
-                              cancel_text="Cancelling the download…")
-        task = self.tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
-                              context=f"downloading {label}")
-        job.task = task
-        self._update_busy()
+        pull_models(self.t, self.tasks, self.jobs, name)
 
     def summarise_today(self, style: str | None = None) -> None:
         """Write a digest: `style` (default: Settings'), with the day and folders chosen in the
