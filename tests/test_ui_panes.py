@@ -260,9 +260,13 @@ def test_date_header_and_menu_sort_newest_or_oldest(qtbot, ui_tidings, open_wind
     idle(qtbot, w)
     assert titles(w) == ["Alpha News story 2", "Alpha News story 1", "Alpha News story 0"]
     assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    assert w.act_oldest.isChecked() and not w.act_newest.isChecked()  # the View menu says so too
     w.act_newest.trigger()
     idle(qtbot, w)
-    assert titles(w)[0] == "Alpha News story 0"
+    assert titles(w)[0] == "Alpha News story 0" and w.act_newest.isChecked()
+    w.act_newest.trigger()  # choosing the order already chosen keeps it
+    idle(qtbot, w)
+    assert w.act_newest.isChecked() and titles(w)[0] == "Alpha News story 0"
 
 
 def test_hide_read_lists_only_unread(qtbot, ui_tidings, open_window):

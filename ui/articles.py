@@ -47,6 +47,7 @@ class ArticleListPane(QWidget):
     digest_chosen = Signal(int)
     listed = Signal(object, list)  # (View, ids): a view's articles are in
     star_clicked = Signal(int)
+    sort_changed = Signal(bool)  # newest first?
 
     def __init__(self, tidings, tasks, delegate, parent=None):
         super().__init__(parent)
@@ -147,6 +148,7 @@ class ArticleListPane(QWidget):
     def set_newest_first(self, on: bool) -> None:
         self.newest_first = bool(on)
         self._show_sort_indicator()
+        self.sort_changed.emit(self.newest_first)
         if self.view is not None and self.view.lists_articles:
             self.open(self.view, keep=True)
 

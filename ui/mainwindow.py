@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -317,9 +317,13 @@ class MainWindow(QMainWindow):
         self.act_copy_link = A("Copy link", self.copy_link, None)
         self.act_newest = A("Newest first", lambda: self.middle.set_newest_first(True))
         self.act_oldest = A("Oldest first", lambda: self.middle.set_newest_first(False))
+        order = QActionGroup(self)  # one of the two, also when the Date header turned it round
+        order.setExclusive(True)
         for act, on in ((self.act_newest, True), (self.act_oldest, False)):
             act.setCheckable(True)
             act.setChecked(on)
+            order.addAction(act)
+        self.middle.sort_changed.connect(lambda newest: (self.act_newest if newest else self.act_oldest).setChecked(True))
         self.act_hide_read = A("Hide read articles", lambda: self.set_hide_read(self.act_hide_read.isChecked()),
                                "Shift+H", "List only unread articles (Shift+H)")
         self.act_hide_read.setCheckable(True)
