@@ -549,10 +549,12 @@ def test_job_bar_queues_syncs_asked_for_while_a_digest_is_written(qtbot, ui_tidi
     w.start_sync([3])
     w.start_sync(auto=True)  # a timed one is skipped, not queued
     assert w._queued_syncs == [[3]]
+    assert w.jobs.queue_label.isVisible() and "1 more sync" in w.jobs.queue_label.text()
     started = []
     w.start_sync = lambda feed_ids=None, auto=False: started.append(feed_ids)
     w.jobs.end("Done.")
     assert started == [[3]] and not w.progress.isVisible() and w.status_label.text() == "Done."
+    assert not w.jobs.queue_label.isVisible()
     assert job.kind == "digest"
 
 

@@ -43,7 +43,11 @@ class JobBar(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        self.queue_label = QLabel("")  # "1 sync waiting": asked for while another job runs
+        self.queue_label.setObjectName("jobQueue")
+        self.queue_label.hide()
         layout.addWidget(self.status_label, 1)
+        layout.addWidget(self.queue_label)
         layout.addWidget(self.progress)
         layout.addWidget(self.cancel_button)
         self.job: Job | None = None
@@ -101,10 +105,17 @@ class JobBar(QWidget):
 
     def queue_sync(self, feed_ids: list[int] | None) -> None:
         self.queued_syncs.append(feed_ids)
+        self._show_queue()
+
+    def _show_queue(self) -> None:
+        n = len(self.queued_syncs)
+        self.queue_label.setText(f"then {n} more sync{'s' if n != 1 else ''}" if n else "")
+        self.queue_label.setVisible(bool(n))
 
     def take_queued_sync(self) -> tuple[bool, list[int] | None]:
         """(True, feeds) for the queued syncs as one (None: every feed, if any asked for all)."""
         if not self.queued_syncs or self.busy:
             return False, None
         queued, self.queued_syncs = self.queued_syncs, []
+        self._show_queue()
         return True, (None if any(q is None for q in queued) else sorted({i for q in queued for i in q}))
