@@ -92,7 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+#: what needs the desktop app: the launcher (ui/launch.py) hands these in as `front_end`
+UI_COMMANDS = ("window", "selftest", "screenshot")
+
+
+def main(argv: list[str] | None = None, front_end: dict | None = None) -> int:
+    """Run a command. `front_end` maps "window" -> fn(data_dir), "selftest" -> fn() and
+    "screenshot" -> fn(t, args): the launcher passes them; app/ itself never imports Qt."""
+    front_end = front_end or {}
     parser = build_parser()
     args = parser.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
@@ -101,15 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         print("Pick a folder with --data-dir (or TIDINGS_DATA_DIR).", file=sys.stderr)
         return 1
     _setup_logging(data_dir, args.verbose)
-    if args.command is None:
-        from ui.main import main as gui_main  # the desktop app; app/ itself never imports Qt
-
-        return gui_main([], data_dir=data_dir)
-    if args.command == "selftest":
-        from ui.selftest import run
-
-        return run()
-    handler = COMMANDS.get(args.command)
+    command = args.command or "window"
+    if command in UI_COMMANDS and command not in front_end:
+        print(f"tidings: {'the window' if command == 'window' else command} needs the desktop app: run `tidings"
+              f"{'' if command == 'window' else ' ' + command}` (python -m ui.launch).", file=sys.stderr)
+        return 1
+    if command == "window":
+        return front_end["window"](data_dir)
+    if command == "selftest":
+        return front_end["selftest"]()
+    handler = COMMANDS.get(command) or front_end.get(command)
     if handler is None:
         parser.error(f"unknown command {args.command}")
     try:
@@ -247,11 +255,11 @@ def cmd_search(t: Tidings, args) -> int:
 
 def cmd_mark_read(t: Tidings, args) -> int:
     if args.all:
-        n = t.mark_all_read()
+        n = t.mark_all_read().count
     elif args.feed is not None:
-        n = t.mark_feed_read(args.feed)
+        n = t.mark_feed_read(args.feed).count
     elif args.ids:
-        n = t.mark_read(args.ids, read=not args.unread)
+        n = t.mark_read(args.ids, read=not args.unread).count
     else:
         print("tidings mark-read: give article IDs, --feed ID or --all.", file=sys.stderr)
         return 2
@@ -260,17 +268,9 @@ def cmd_mark_read(t: Tidings, args) -> int:
 
 
 def cmd_star(t: Tidings, args) -> int:
-    n = t.star(args.ids, not args.off)  # one transaction: all or none
+    n = t.star(args.ids, not args.off).count  # one transaction: all or none
     print(f"{'Unstarred' if args.off else 'Starred'} {len(set(args.ids))} article{'s' if len(set(args.ids)) != 1 else ''}"
           + ("" if n == len(set(args.ids)) else f" ({len(set(args.ids)) - n} already were)") + ".", file=sys.stderr)
-    return 0
-
-
-def cmd_screenshot(t: Tidings, args) -> int:
-    from ui.screenshot import render_main_window
-
-    render_main_window(t, args.file, size=args.size)
-    print(f"Saved {args.file}.", file=sys.stderr)
     return 0
 
 
@@ -318,7 +318,6 @@ COMMANDS = {
     "search": cmd_search,
     "mark-read": cmd_mark_read,
     "star": cmd_star,
-    "screenshot": cmd_screenshot,
 }
 
 

@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from app.errors import FetchFailed, NotFound
-from app.models import Article, ArticleQuery, ArticleRow, Feed, FeedResult, SyncReport, utc_now
+from dataclasses import replace
+
+from app.errors import BadAddress, FetchFailed, NotFound
+from app.models import Article, ArticleQuery, ArticleRow, Changes, Feed, FeedResult, SyncReport, utc_now
 from app.store import Store
 
 Clock = Callable[[], datetime]
@@ -127,23 +129,58 @@ class Tidings:
         return {"now": self.now(), "fetch_full_text": bool(self.setting("full_text")),
                 "fetch_images": bool(self.setting("images"))}
 
-    def rename_feed(self, feed_id: int, title: str | None) -> None:
+    def rename_feed(self, feed_id: int, title: str | None) -> Changes:
         self.store.update_feed(feed_id, user_title=(title or "").strip() or None)
+        return Changes(count=1, feeds=True)
 
-    def move_feed(self, feed_id: int, folder: str | None) -> None:
+    def move_feed(self, feed_id: int, folder: str | None) -> Changes:
         self.store.update_feed(feed_id, folder=(folder or "").strip("/ ") or None)
+        return Changes(count=1, feeds=True, counts=True)  # folder totals move with it
 
-    def remove_feed(self, feed_id: int) -> None:
+    def set_feed_url(self, feed_id: int, url: str) -> Changes:
+        """A feed's new address (the site moved its feed); the next sync fetches it from there."""
+        from app import urls
+
+        url = (url or "").strip()
+        if "://" not in url and url:
+            url = "https://" + url
+        url = urls.check(url)
+        other = next((f for f in self.store.feeds() if f.url == url and f.id != feed_id), None)
+        if other is not None:
+            raise BadAddress(f"You already follow {url} (as “{other.title}”).",
+                             hint="Unsubscribe from one of the two instead.")
+        self.store.update_feed(feed_id, url=url)
+        return Changes(count=1, feeds=True)
+
+    def remove_feed(self, feed_id: int) -> Changes:
         self.store.delete_feed(feed_id)
+        return Changes(count=1, feeds=True, counts=True)
 
     def set_feed_options(self, feed_id: int, fetch_full_text: bool | None = None,
-                         fetch_images: bool | None = None) -> None:
+                         fetch_images: bool | None = None) -> Changes:
         fields = {}
         if fetch_full_text is not None:
             fields["fetch_full_text"] = int(fetch_full_text)
         if fetch_images is not None:
             fields["fetch_images"] = int(fetch_images)
         self.store.update_feed(feed_id, **fields)
+        return Changes(count=1 if fields else 0, feeds=bool(fields))
+
+    def rename_folder(self, old: str, new: str) -> Changes:
+        """Rename (or move, with "/") a folder: every feed in it and its subfolders follows."""
+        old, new = old.strip("/ "), (new or "").strip("/ ")
+        n = 0
+        for f in self.store.feeds():
+            if f.folder and (f.folder == old or f.folder.startswith(old + "/")):
+                rest = f.folder[len(old):].strip("/")
+                self.store.update_feed(f.id, folder="/".join(p for p in (new, rest) if p) or None)
+                n += 1
+        return Changes(count=n, feeds=bool(n), counts=bool(n))
+
+    def remove_folder(self, name: str) -> Changes:
+        """Delete a folder: its feeds (and its subfolders' feeds) move up to where it was."""
+        name = name.strip("/ ")
+        return self.rename_folder(name, name.rpartition("/")[0])
 
     def folders(self) -> list[str]:
         names = set()
@@ -194,6 +231,13 @@ class Tidings:
     def article(self, article_id: int) -> Article:
         return self.store.article(article_id)
 
+    def article_body_html(self, article: Article) -> str:
+        """The article's body as the reading pane shows it: sanitised again at render time (whatever
+        was stored), without the title the feed repeats at its top."""
+        from app.html import drop_leading_title, sanitize
+
+        return drop_leading_title(sanitize(article.content_html or article.summary or "", article.url), article.title)
+
     def image_path(self, relative: str) -> Path:
         """Absolute path of a cached image; refuses anything outside the image cache."""
         path = (self.image_dir / relative).resolve()
@@ -207,22 +251,31 @@ class Tidings:
     def update_search(self) -> int:
         return self.store.update_search()
 
-    def mark_read(self, ids: Sequence[int], read: bool = True) -> int:
-        return self.store.mark_read(ids, read)
+    def mark_read(self, ids: Sequence[int], read: bool = True) -> Changes:
+        ids = tuple(ids)
+        n = self.store.mark_read(ids, read)
+        return Changes(count=n, articles=ids, read=read, counts=n > 0)
 
-    def mark_feed_read(self, feed_id: int) -> int:
+    def mark_feed_read(self, feed_id: int) -> Changes:
         self.store.feed(feed_id)  # NotFound for a wrong id
-        return self.store.mark_query_read(ArticleQuery(feed_id=feed_id))
+        return self.mark_all_read(ArticleQuery(feed_id=feed_id))
 
-    def mark_all_read(self, query: ArticleQuery | None = None) -> int:
-        return self.store.mark_query_read(query or ArticleQuery())
+    def mark_all_read(self, query: ArticleQuery | None = None) -> Changes:
+        """Mark a view read; the Changes list every article it marked, so the UI can undo it."""
+        q = replace(query or ArticleQuery(), unread=True, limit=None)
+        ids = tuple(self.store.article_ids(q))
+        n = self.store.mark_read(ids, True) if ids else 0
+        return Changes(count=n, articles=ids, read=True, counts=n > 0)
 
-    def set_starred(self, article_id: int, starred: bool = True) -> None:
+    def set_starred(self, article_id: int, starred: bool = True) -> Changes:
         self.store.set_starred(article_id, starred)
+        return Changes(count=1, articles=(article_id,), starred=starred, counts=True)
 
-    def star(self, ids: Sequence[int], starred: bool = True) -> int:
+    def star(self, ids: Sequence[int], starred: bool = True) -> Changes:
         """Star (or unstar) many articles at once, atomically: all of them, or none (NotFound)."""
-        return self.store.set_starred_many(ids, starred)
+        ids = tuple(ids)
+        n = self.store.set_starred_many(ids, starred)
+        return Changes(count=n, articles=ids, starred=starred, counts=n > 0)
 
     def counts(self) -> dict:
         """Unread per feed, and the smart views' counts: {"feeds": {id: n}, "unread", "today", "starred"}."""
@@ -278,6 +331,19 @@ class Tidings:
 
     def digest_html(self, digest) -> str:
         return self._digests.digest_html(digest)
+
+    def digest_draft(self):
+        """An empty DigestDraft: the UI applies the DigestEvents a `digest` run streams to it and
+        shows it with `digest_view_html(draft, writing=True)` while the digest is being written."""
+        from app.digest.render import DigestDraft
+
+        return DigestDraft()
+
+    def digest_date_label(self, day: str) -> str:
+        """'Tuesday 21 November 2026' for a digest's YYYY-MM-DD day."""
+        from app.digest.render import long_date
+
+        return long_date(day)
 
     def digest_view_html(self, digest, *, link: str = "#0b57d0", muted: str = "#666666", writing: bool = False) -> str:
         """A digest (or a DigestDraft being written) as the reading pane shows it, in every shape."""

@@ -213,6 +213,43 @@ class SyncReport:
         return f"{prefix}: " + ", ".join(parts) + "."
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What a facade write changed (Anki's OpChanges), so each pane reloads only what concerns it.
+
+    `articles`: the articles whose read/starred state changed (the ids asked for, for a flag
+    write; every one it marked, for a mark-all-read, so it can be undone); `feeds`: the feed list
+    (titles, folders, addresses, options) changed; `counts`: unread/starred counts changed.
+    `count` is how many rows the write changed, what the old int return said (it still compares
+    and formats as that number, for callers written against it)."""
+
+    count: int = 0
+    articles: tuple[int, ...] = ()
+    read: bool | None = None  # the read state `articles` now have, when the write set one
+    starred: bool | None = None
+    feeds: bool = False
+    counts: bool = False
+
+    def __eq__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.count == other
+        if isinstance(other, Changes):
+            return (self.count, self.articles, self.read, self.starred, self.feeds, self.counts) == \
+                (other.count, other.articles, other.read, other.starred, other.feeds, other.counts)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.count, self.articles, self.feeds, self.counts))
+
+    def __int__(self) -> int:
+        return self.count
+
+    __index__ = __int__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.count, spec)
+
+
 # --- digests ---------------------------------------------------------------------------
 
 

@@ -102,7 +102,7 @@ def test_deb_depends_check_catches_a_library_from_an_undeclared_package(tmp_path
 
 def test_selftest_passes_from_source(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TIDINGS_SELFTEST_KEEP": str(tmp_path / "keep")}
-    r = subprocess.run([sys.executable, "-m", "app.cli", "--data-dir", str(tmp_path / "data"), "selftest"],
+    r = subprocess.run([sys.executable, "-m", "ui.launch", "--data-dir", str(tmp_path / "data"), "selftest"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110)
     assert r.returncode == 0, r.stdout + r.stderr
     steps = re.findall(r"^selftest: \[ok\] (\w+)", r.stdout, re.M)

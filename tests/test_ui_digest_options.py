@@ -172,8 +172,6 @@ def test_day_since_last_and_folders_reach_the_facade(qtbot, ui_tidings, open_win
 
 
 def test_the_reading_pane_shows_each_shape(qtbot, ui_tidings, open_window):
-    from ui.digest import digest_page
-
     w = open_window()
     analyst = _digest(
         "analyst", shape="analyst", opening="A day of infrastructure decisions.",
@@ -183,7 +181,7 @@ def test_the_reading_pane_shows_each_shape(qtbot, ui_tidings, open_window):
                 "also": ["why_now", "summary", "quote", "takeaway"], "brief": ["line"]})
     analyst.items[0].parts = {"why_now": "Construction starts in spring.", "quote": "We finally have a bridge",
                               "takeaway": "The bridge is funded.", "deep_dive": "The vote ended a decade of debate."}
-    w._show_digest(analyst, digest_page(analyst, w.reader.palette()))
+    w._show_digest(analyst)
     text = w.reader.toPlainText()
     for s in ("Why this matters now", "Key takeaway", "Deep dive", "Construction starts in spring.",
               "We finally have a bridge", "The bridge is funded.", "A day of infrastructure decisions.", "The lead"):
@@ -194,7 +192,7 @@ def test_the_reading_pane_shows_each_shape(qtbot, ui_tidings, open_window):
     narrative = _digest("narrative", shape="narrative", opening="Good morning.",
                         labels={"lead": "", "also": "", "brief": "Also noted"},
                         layout={"lead": ["prose"], "also": ["prose"], "brief": ["line"]})
-    w._show_digest(narrative, digest_page(narrative, w.reader.palette()))
+    w._show_digest(narrative)
     text = w.reader.toPlainText()
     assert "Good morning." in text and "Council approves the bridge" in text and "The council voted 7 to 2." in text
     assert "Today's lead" not in text and "Also today" not in text

@@ -35,7 +35,7 @@ def article_with_images(ui_tidings, tmp_path):
 
 
 def test_only_cached_images_load(qtbot, ui_tidings, article_with_images):
-    view = ArticleView(ui_tidings.image_path)
+    view = ArticleView(ui_tidings)
     qtbot.addWidget(view)
     view.resize(700, 500)
     view.show_article(article_with_images)
@@ -55,7 +55,7 @@ def test_only_cached_images_load(qtbot, ui_tidings, article_with_images):
 
 
 def test_article_header_links_and_enclosure(qtbot, ui_tidings, article_with_images):
-    view = ArticleView(ui_tidings.image_path)
+    view = ArticleView(ui_tidings)
     qtbot.addWidget(view)
     view.show_article(article_with_images)
     text = view.toPlainText()
@@ -78,7 +78,7 @@ def test_rewrite_images_keeps_only_cached():
 
 
 def test_long_lines_are_kept_readable(qtbot, ui_tidings, article_with_images):
-    view = ArticleView(ui_tidings.image_path)
+    view = ArticleView(ui_tidings)
     qtbot.addWidget(view)
     view.resize(1800, 600)
     view.show()

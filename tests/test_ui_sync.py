@@ -56,7 +56,7 @@ def test_sync_shows_progress_and_the_counts_change(qtbot, ui_tidings, window, se
     assert not w.progress.isVisible()
     total = sum(3 + k for k in range(6))
     assert w.sources_model._counts["smart:unread"].text() == str(total)
-    assert w.windowTitle() == f"Tidings ({total})"
+    assert w.windowTitle() == f"({total}) Tidings"
     assert "failed" in w.status_label.text()
     # the gone feed shows its error
     tip = w.sources_model._items[f"feed:{gone.id}"].toolTip()
@@ -89,7 +89,7 @@ def test_add_a_feed_from_a_site_url(qtbot, ui_tidings, window, server):
     ui_tidings.set_setting("full_text", False)
     ui_tidings.set_setting("images", False)
     w = window()
-    dlg = w.add_feed_dialog()
+    dlg = w.feeds.add_feed_dialog()
     qtbot.keyClicks(dlg.url, server.url("/"))
     dlg.folder.setEditText("Blogs")
     qtbot.mouseClick(dlg.find_button, Qt.MouseButton.LeftButton)
@@ -109,7 +109,7 @@ def test_add_a_feed_from_a_site_url(qtbot, ui_tidings, window, server):
 def test_add_feed_explains_a_site_without_a_feed(qtbot, ui_tidings, window, server):
     server.route("/plain", content_type="text/html", body="<html><head><title>No feeds</title></head></html>")
     w = window()
-    dlg = w.add_feed_dialog(server.url("/plain"))
+    dlg = w.feeds.add_feed_dialog(server.url("/plain"))
     dlg.find()
     qtbot.waitUntil(lambda: dlg.find_button.isEnabled(), timeout=15000)
     assert dlg.results.count() == 0

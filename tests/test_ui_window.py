@@ -133,7 +133,7 @@ def test_shift_a_marks_the_view_read_and_counts_follow(qtbot, ui_tidings, open_w
     assert ui_tidings.counts()["feeds"].get(ids["Alpha News"], 0) == 0
     font = w.articles_model.data(w.articles_model.index(0, ArticleListModel.TITLE), Qt.ItemDataRole.FontRole)
     assert font is None  # no longer bold
-    assert "Tidings (2)" == w.windowTitle()
+    assert "(2) Tidings" == w.windowTitle()  # Qt adds no second " — Tidings" to it
 
 
 def test_search_shows_results_as_a_view(qtbot, ui_tidings, open_window):
@@ -220,8 +220,8 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
     ids = fill_store(ui_tidings, {("Alpha News", None): 2, ("Beta Blog", None): 1})
     w = open_window()
     fid = ids["Alpha News"]
-    w.rename_feed(fid, "Alpha Daily")
-    w.move_feed(fid, "Reading/Daily")
+    w.feeds.rename_feed(fid, "Alpha Daily")
+    w.feeds.move_feed(fid, "Reading/Daily")
     idle(qtbot, w)
     qtbot.waitUntil(lambda: w.tasks.active == 0 and "folder:Reading/Daily" in w.sources_model.keys(), timeout=3000)
     assert w.sources_model._items[f"feed:{fid}"].text() == "Alpha Daily"
@@ -229,9 +229,9 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
 
     # the context menu has the actions
     idx = w.sources_model.key_index(f"feed:{fid}")
-    w._sources_menu(w.sources.visualRect(idx).center())
+    w.sources._menu(w.sources.visualRect(idx).center())
     labels = [a.text() for a in w.context_menu.actions() if a.text()]
-    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…",
+    assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…", "Edit address…",
                       "Fetch full text for offline reading", "Download images for offline reading", "Unsubscribe…"]
     full_text = next(a for a in w.context_menu.actions() if a.text().startswith("Fetch full text"))
     assert full_text.isCheckable() and full_text.isChecked()
@@ -242,11 +242,11 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
 
     # unsubscribe asks first: "Cancel" keeps the feed
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Cancel))
-    w.prompt_unsubscribe(fid)
+    w.feeds.prompt_unsubscribe(fid)
     idle(qtbot, w)
     assert ui_tidings.feed(fid)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    w.prompt_unsubscribe(fid)
+    w.feeds.prompt_unsubscribe(fid)
     qtbot.waitUntil(lambda: f"feed:{fid}" not in w.sources_model.keys(), timeout=3000)
     assert [f.id for f in ui_tidings.feeds()] == [ids["Beta Blog"]]
 
@@ -383,11 +383,11 @@ def test_import_and_export_opml(qtbot, ui_tidings, open_window, tmp_path):
       </outline></body></opml>""")
     w = open_window()
     w.start_sync = lambda *a, **k: None  # nothing to fetch from: the port is closed
-    w.import_opml(str(opml))
+    w.feeds.import_opml(str(opml))
     qtbot.waitUntil(lambda: "folder:Reading/Deep" in w.sources_model.keys(), timeout=3000)
     assert "Imported 2 new feeds" in w.status_label.text()
     out = tmp_path / "out.opml"
-    w.export_opml(str(out))
+    w.feeds.export_opml(str(out))
     idle(qtbot, w)
     text = out.read_text()
     assert "http://127.0.0.1:9/one.xml" in text and "http://127.0.0.1:9/two.xml" in text and "Deep" in text

@@ -30,6 +30,37 @@ from PySide6.QtWidgets import (
 from app.errors import TidingsError
 
 
+class ShortcutSheet(QDialog):
+    """`?`: every keyboard shortcut of the window, read from its actions (so it never goes stale)."""
+
+    EXTRA = [("Enter", "Open original (in the list or the article)"), ("Escape", "Leave the search"),
+             ("Mouse back / forward", "Back / Forward")]
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.setWindowTitle("Keyboard shortcuts")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.rows: list[tuple[str, str]] = []
+        seen = set()
+        for a in window.actions():
+            keys = [k for k in (seq.toString(seq.SequenceFormat.NativeText) for seq in a.shortcuts())
+                    if k and k != "Shift+?" and ("+" in k or len(k) == 1 or k in ("Space", "Backspace", "F1"))]
+            text = a.text().replace("&", "").replace("◀ ", "").replace(" ▶", "")
+            if keys and text not in seen:
+                seen.add(text)
+                self.rows.append((", ".join(keys), text))
+        self.rows += self.EXTRA
+        for keys, text in self.rows:
+            key = QLabel(f"<b>{html.escape(keys)}</b>")
+            form.addRow(key, QLabel(html.escape(text)))
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+
+
 class MessageBar(QFrame):
     """A dismissable strip above the panes: what happened, in plain words, and what to do."""
 
@@ -130,10 +161,26 @@ class AddFeedDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.subscribe_button.clicked.connect(self._subscribe)
         self.find_button.clicked.connect(self.find)
-        self.url.returnPressed.connect(self.find)
+        self.url.installEventFilter(self)  # Enter in the address: _return_pressed, not the default button too
+        self._found_for: str | None = None  # the address the listed feeds were found at
         self.results.itemSelectionChanged.connect(
             lambda: self.subscribe_button.setEnabled(bool(self.results.selectedItems())))
         self.results.itemDoubleClicked.connect(lambda _: self._subscribe())
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
+        from PySide6.QtCore import QEvent
+
+        if obj is self.url and ev.type() == QEvent.Type.KeyPress and ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._return_pressed()
+            return True
+        return super().eventFilter(obj, ev)
+
+    def _return_pressed(self) -> None:
+        """Enter: subscribe to the feed found at this address; a changed address is looked up first."""
+        if self._found_for == self.url.text().strip() and self.results.selectedItems():
+            self._subscribe()
+        else:
+            self.find()
 
     @Slot()
     def find(self) -> None:
@@ -141,6 +188,7 @@ class AddFeedDialog(QDialog):
         if not url:
             return
         self.results.clear()
+        self._found_for = None
         self.find_button.setEnabled(False)
         self.status.setText(f"Looking for feeds at {url} …")
         # as typed: Tidings.discover adds the scheme itself (https, then http if that cannot connect)
@@ -149,6 +197,7 @@ class AddFeedDialog(QDialog):
 
     def _found(self, found: list[tuple[str, str]]) -> None:
         self.find_button.setEnabled(True)
+        self._found_for = self.url.text().strip()
         known = self.known_urls
         for feed_url, title in found:
             item = QListWidgetItem(f"{title or feed_url}\n{feed_url}")

@@ -3,16 +3,16 @@ streams into the reading pane, with "stories done of total" in the status bar an
 `SummariseMenu` is the drop-down beside the action: each style (shape) one click away, the day
 (or "since the last digest") and the folders to cover.
 
-The digest is shown with the reader's own HTML (not the offline export): every story links its
-articles as `tidings://article/ID`, which the reading pane opens in place.
+The digest is shown with the reader's own HTML, which the facade renders (`digest_view_html`, not
+the offline export): every story links its articles as `tidings://article/ID`, which the reading
+pane opens in place (Back returns to the digest).
 """
 
 from __future__ import annotations
 
 from datetime import date as _date
 
-from PySide6.QtCore import QDate, QObject, Qt, QTimer
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QDate, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateEdit,
@@ -26,17 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import TidingsError
-from app.models import Digest, DigestItem
+from app.models import Digest
 from ui.dialogs import DEFAULT_EMBED_MODEL, ordered_styles, style_label
-from app.digest.render import DigestDraft, to_view_html
-
-
-
-def digest_page(d: Digest | DigestDraft, palette: QPalette, writing: bool = False) -> str:
-    from ui.theme import muted
-
-    return to_view_html(d, link=palette.color(QPalette.ColorRole.Link).name(), muted=muted(palette).name(),
-                        writing=writing)
 
 
 def _base(model: str) -> str:
@@ -56,6 +47,8 @@ class SummariseMenu(QMenu):
     (each writes a digest at once), then the day, "Since the last digest" and the folders, which
     every digest from the window uses until changed. Styles are listed in the background; folders
     come from the sources pane (no query)."""
+
+    choices_changed = Signal()  # the day, "since the last digest" or the folders changed
 
     def __init__(self, window):
         super().__init__("Summarise as", window)
@@ -171,14 +164,14 @@ class SummariseMenu(QMenu):
         if self.since_last.isChecked():
             self.since_last.setChecked(False)
         self._reset_date_edit()
-        self.w._update_summarise()
+        self.choices_changed.emit()
 
     def reset_day(self) -> None:
         self.set_day(None)
 
     def _since_last_toggled(self, on: bool) -> None:
         self.date_edit.setEnabled(not on)
-        self.w._update_summarise()
+        self.choices_changed.emit()
 
     def _about_to_show(self) -> None:
         self._reset_date_edit()  # "today" moves on at midnight
@@ -189,7 +182,7 @@ class SummariseMenu(QMenu):
     def refresh_folders(self) -> None:
         self.folder_list.blockSignals(True)
         self.folder_list.clear()
-        names = self.w._folders()  # from the sources pane: no query
+        names = self.w.sources.folders()  # from the sources pane: no query
         self._folders &= set(names)
         for name in names:
             item = QListWidgetItem(name)
@@ -213,7 +206,7 @@ class SummariseMenu(QMenu):
         self.all_folders.blockSignals(True)
         self.all_folders.setChecked(not self._folders)
         self.all_folders.blockSignals(False)
-        self.w._update_summarise()
+        self.choices_changed.emit()
 
     def _all_toggled(self, on: bool) -> None:
         if on:
@@ -226,7 +219,7 @@ class SummariseMenu(QMenu):
     def set_folders(self, names: list[str]) -> None:
         self._folders = set(names)
         self.refresh_folders()
-        self.w._update_summarise()
+        self.choices_changed.emit()
 
     # --- what the next digest covers ---------------------------------------------------------------
 
@@ -251,12 +244,21 @@ class SummariseMenu(QMenu):
 
 
 class DigestPanel(QObject):
-    """Drives one 'Summarise today' run for the main window."""
+    """Drives one "Summarise today" run: the work on the background helper, its progress and
+    Cancel in the job bar, the draft streaming into the reading pane. It touches nothing else of
+    the window: `finished(digest or None)` says it is over, and `offer` puts what fixes what went
+    wrong (a missing model, Ollama's address) in a message bar."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.w = window
-        self.draft = DigestDraft()
+    finished = Signal(object)
+
+    def __init__(self, tidings, tasks, jobs, reader, prefs: dict, parent=None):
+        super().__init__(parent)
+        self.t = tidings
+        self.tasks = tasks
+        self.jobs = jobs
+        self.reader = reader
+        self.prefs = prefs  # the window's copy of the settings: no query on the GUI thread
+        self.draft = tidings.digest_draft()
         self.task = None
         self.digest: Digest | None = None
         self.events: list[str] = []
@@ -267,14 +269,13 @@ class DigestPanel(QObject):
 
     def start(self, style: str | None = None, date: str | None = None, since_last: bool = False,
               folders: list[str] | None = None) -> None:
-        w = self.w
-        t = w.t
+        t = self.t
         today = t.now().astimezone().date().isoformat()
         self.draft.date = today if since_last or not date else str(date)
         self.what = ("the digest since the last one" if since_last else
                      "today's digest" if self.draft.date == today else "the digest")
-        style = style or w.prefs["digest_style"]  # the window's copy of the settings: no query on the GUI thread
-        model = w.prefs["ollama_model"]
+        style = style or self.prefs["digest_style"]
+        model = self.prefs["ollama_model"]
         kw = {"style": style, "model": model, "since_last": bool(since_last)}
         if date and not since_last:
             kw["date"] = date
@@ -285,31 +286,24 @@ class DigestPanel(QObject):
         def work(task):
             return t.digest(**kw, on_event=task.progress, cancel=task.cancel)
 
-        self.task = w.tasks.run(work, on_done=self._done, on_error=self._failed, on_progress=self._event,
-                                pass_task=True, context=f"writing {self.what}")
-        w._digest_task = self.task
-        w._update_summarise()
-        w._active_progress_cancel = self.cancel
-        w.progress.setRange(0, 0)
-        w.progress.setFormat("%v of %m stories")
-        w.progress.show()
-        w.cancel_button.show()
-        w.status_label.setText(f"Writing {self.what}…")
-        w.reader.show_html(digest_page(self.draft, w.reader.palette(), writing=True))
+        job = self.jobs.begin("digest", f"Writing {self.what}…", cancel=self.cancel, unit="stories",
+                              cancel_tip="Stop writing; the stories written so far are kept.",
+                              cancel_text="Cancelling the digest… (what was written is kept)")
+        self.task = self.tasks.run(work, on_done=self._done, on_error=self._failed, on_progress=self._event,
+                                   pass_task=True, context=f"writing {self.what}")
+        job.task = self.task
+        self.reader.show_draft(self.draft)
 
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel.set()
-            self.w.status_label.setText("Cancelling the digest… (what was written is kept)")
 
     def _event(self, ev) -> None:
         d = self.draft
         self.events.append(ev.kind)
         d.apply(ev)
         if ev.kind == "progress":
-            self.w.progress.setRange(0, max(1, ev.total))
-            self.w.progress.setValue(ev.done)
-            self.w.status_label.setText(f"Writing {self.what}: {ev.done} of {ev.total} stories done")
+            self.jobs.set_progress(ev.done, ev.total, f"Writing {self.what}: {ev.done} of {ev.total} stories done")
         elif ev.kind == "notice":
             kind = type(ev.error).__name__
             model = getattr(ev.error, "model", None)
@@ -330,56 +324,101 @@ class DigestPanel(QObject):
         return next((m for m in self.missing_models if self._is_embed(m)), None)
 
     def _is_embed(self, model: str) -> bool:
-        return _base(model) == _base(self.w.prefs.get("embed_model") or DEFAULT_EMBED_MODEL)
+        return _base(model) == _base(self.prefs.get("embed_model") or DEFAULT_EMBED_MODEL)
 
     def render(self) -> None:
-        if self.digest is None and self.w.reader.article is None:
-            self.w.reader.show_html(digest_page(self.draft, self.w.reader.palette(), writing=True))
+        """Repaint the draft, unless the person opened something else meanwhile."""
+        if self.digest is None and self.reader.article is None and self.reader.digest is None:
+            self.reader.show_draft(self.draft)
 
-    def _finish_ui(self) -> None:
-        w = self.w
-        self._render_timer.stop()
-        w._digest_task = None
-        w.end_progress()
-
-    def _offer(self) -> None:
+    def offer(self, bar, *, pull_model, open_settings) -> None:
         """After the run: offer what fixes what went wrong (download the missing models in one go,
         or the Ollama address in Settings)."""
-        bar = self.w.message_bar
         chat, embed = self.missing_model, self.missing_embed_model
         if chat and embed:
             bar.show_message(
                 f"This digest was written without a model: “{chat}” (which writes the digest) and “{embed}” "
                 "(which groups the stories) are not installed in Ollama.",
                 "Tidings can download both now (it may take a while); the next digest will use them.", "info",
-                action=("Download both", lambda: self.w.pull_model([chat, embed])))
+                action=("Download both", lambda: pull_model([chat, embed])))
         elif chat:
             bar.show_message(
                 f"This digest was written without a model: “{chat}” is not installed in Ollama.",
                 "Tidings can download it now (it may take a while); the next digest will use it.", "info",
-                action=("Download model", lambda: self.w.pull_model(chat)))
+                action=("Download model", lambda: pull_model(chat)))
         elif embed:
             bar.show_message(
                 f"Stories were grouped without the embedding model: “{embed}” is not installed in Ollama.",
                 "Tidings can download it now (it is small); the next digest will use it to find the same "
                 "story across outlets.", "info",
-                action=("Download model", lambda: self.w.pull_model(embed)))
+                action=("Download model", lambda: pull_model(embed)))
         elif self.unavailable:
             bar.show_message(
                 "This digest was written without a model: Ollama did not answer.",
                 "Start Ollama (`ollama serve`), or set its address in Settings if it runs elsewhere.", "info",
-                action=("Settings…", lambda: self.w.settings_dialog(focus_host=True)))
+                action=("Settings…", open_settings))
 
     def _done(self, digest: Digest) -> None:
-        self._finish_ui()
+        self._render_timer.stop()
         self.digest = digest
-        self._offer()
         n = len(digest.items)
         what = self.what[0].upper() + self.what[1:]
-        self.w.status_label.setText(f"{what} is ready: {n} stor{'y' if n == 1 else 'ies'}.")
-        self.w.select_source("smart:digests", select=digest.id)
+        self.jobs.end(f"{what} is ready: {n} stor{'y' if n == 1 else 'ies'}.")
+        self.finished.emit(digest)
 
     def _failed(self, e: BaseException) -> bool:
-        self._finish_ui()
-        self.w.status_label.setText("The digest could not be written.")
+        self._render_timer.stop()
+        self.jobs.end("The digest could not be written.")
+        self.finished.emit(None)
         return False
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def pull_models(t, tasks, jobs, name: str | list[str]) -> None:
+    """Download one Ollama model or several (one after the other, one job), with progress and
+    Cancel in the job bar; what "Download model" in the digest's message bar does."""
+    names = [name] if isinstance(name, str) else list(dict.fromkeys(name))
+    if not names or jobs.busy:
+        return
+    label = " and ".join(names)
+
+    def work(task):
+        for n, model in enumerate(names):
+            def progress(done, total, status, n=n):
+                task.progress(n, done, total, status)
+                if task.cancelled():
+                    raise _Cancelled()
+
+            try:
+                t.pull_model(model, on_progress=progress)
+            except _Cancelled:
+                return False
+        return True
+
+    def progress(n, done, total, status):
+        of = f" ({n + 1} of {len(names)})" if len(names) > 1 else ""
+        text = f"Downloading {names[n]}{of}: {status}"
+        if total:
+            jobs.set_progress(int(1000 * (done or 0) / total), 1000, text)
+        else:
+            jobs.say(text)
+
+    def finish(ok=None):
+        if ok is True:
+            jobs.end(f"{label} {'is' if len(names) == 1 else 'are'} installed. “Summarise today” will use "
+                     f"{'it' if len(names) == 1 else 'them'}.")
+        else:
+            jobs.end("Download cancelled." if ok is False else None)
+
+    def failed(e):
+        jobs.end("The download failed.")
+        return False
+
+    job = jobs.begin("download", f"Downloading {label}…", cancel=lambda: task.cancel.set(),
+                     cancel_text="Cancelling the download…")
+    task = tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
+                     context=f"downloading {label}")
+    job.task = task

@@ -1,58 +1,55 @@
-"""The main window: sources on the left, the article list in the middle, the article on the right.
+"""The main window: layout, actions, saved state and the wiring between the panes.
+
+    sources (ui/sources.py) | article list (ui/articles.py) | reading pane (ui/reading.py)
+    job bar (ui/jobs.py) in the status bar: every long job's progress and Cancel
 
 It talks to Tidings only through the facade. Anything that may wait (the network, big queries,
 writes that could queue behind a sync) goes through `ui.tasks.Tasks`; the GUI thread reads only
-small things itself (a page of 200 list rows, one article), as the issue's budget allows.
+small things itself (a page of 200 list rows, one article). Facade writes return `Changes`, and
+`apply_changes` hands each pane only what concerns it.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetrics, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
-    QHeaderView,
-    QInputDialog,
-    QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSplitter,
-    QStackedWidget,
     QSystemTrayIcon,
-    QTableView,
     QToolBar,
     QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import TidingsError
-from app.models import ArticleQuery
+from app.models import Changes
 from app.resources import resource_path
-from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
-from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
-from ui.reader import ArticleView
+from ui.articles import ArticleListPane
+from ui.dialogs import MessageBar, SettingsDialog
+from ui.feeds import FeedActions
+from ui.jobs import JobBar
+from ui.reading import Place, ReadingPane
+from ui.sources import SourcesPane
 from ui.tasks import Tasks
+from ui.view import View
 
 log = logging.getLogger(__name__)
 
 UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size",
                "digest_style", "ollama_model", "ollama_host", "embed_model", "digest_personal")
+UNREAD = View.smart("unread")
+DIGESTS = View.smart("digests")
 
 
 def app_icon() -> QIcon:
@@ -62,10 +59,6 @@ def app_icon() -> QIcon:
         if p.exists():
             icon.addFile(str(p), QSize(size, size))
     return icon
-
-
-class _Cancelled(Exception):
-    pass
 
 
 def badged_icon(n: int) -> QIcon:
@@ -93,6 +86,23 @@ def badged_icon(n: int) -> QIcon:
     return QIcon(pm)
 
 
+class _MouseHistory(QObject):
+    """The mouse's back and forward buttons, anywhere in the window."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
+        if ev.type() == QEvent.Type.MouseButtonPress:
+            if ev.button() == Qt.MouseButton.BackButton:
+                self.w.go_back()
+                return True
+            if ev.button() == Qt.MouseButton.ForwardButton:
+                self.w.go_forward()
+                return True
+        return False
+
 
 class MainWindow(QMainWindow):
     def __init__(self, tidings, *, remember: bool = True, tasks: Tasks | None = None, timers: bool = True):
@@ -104,21 +114,16 @@ class MainWindow(QMainWindow):
         self.qsettings = QSettings(str(Path(tidings.data_dir) / "ui.ini"), QSettings.Format.IniFormat)
         self.prefs = {k: tidings.setting(k) for k in UI_SETTINGS}
         self.open_external = QDesktopServices.openUrl  # tests replace this
-        self.current_key: str | None = None
-        self.current_query: ArticleQuery | None = None
-        self._load_gen = 0
-        self._pending_select: int | str | None = None  # article id, or "first_unread"/"first"
-        self._restoring = False
+        self.view: View | None = None
+        self._previous_view: View | None = None
         self._counts_task = None
         self._counts_again = False
-        self._sync_task = None
-        self._digest_task = None
-        self._queued_syncs: list[list[int] | None] = []  # start_sync calls that came while busy
-        self.shown_digest = None  # the stored digest on screen (what File > Export digest saves)
-        self._active_progress_cancel = None  # what Cancel stops while a digest is being written
+        self._read_target: int | None = None
+        self.undo_stack: list[tuple[str, tuple[int, ...], bool]] = []  # (what, ids, the read state set)
         self.last_sync_report = None
-        self._previous_key: str | None = None
         self.feeds_loaded = False
+        self._initial_view: View | None = None
+        self._initial_article: int | None = None
         self.setWindowTitle("Tidings")
         self.setWindowIcon(app_icon())
         self._build()
@@ -138,6 +143,10 @@ class MainWindow(QMainWindow):
             self._tray.setToolTip("Tidings")
             self._tray.activated.connect(lambda *_: self.bring_forward())
             self._tray.show()
+        self._mouse = _MouseHistory(self)  # on the panes only: an app-wide Python filter sees every event
+        for widget in (self, self.sources.viewport(), self.articles.viewport(), self.digest_list.viewport(),
+                       self.reader.viewport(), self.middle.title, self.message_bar, self.toolbar):
+            widget.installEventFilter(self._mouse)
         self.resize(1200, 760)
         if remember:
             self._restore_state()
@@ -145,11 +154,6 @@ class MainWindow(QMainWindow):
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._scheme_changed)
         self.refresh_feeds(initial=True)
-
-    @Slot()
-    def _scheme_changed(self, *_) -> None:
-        if self.reader.article is not None:
-            self.reader.show_article(self.reader.article)
 
     # --- layout ----------------------------------------------------------------------------------------
 
@@ -161,106 +165,116 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         outer.addWidget(self.message_bar)
 
-        self.sources_model = SourcesModel(self)
-        self.sources = QTreeView()
-        self.sources.setIndentation(14)
-        self.sources.setObjectName("sources")
-        self.sources.setModel(self.sources_model)
-        self.sources.setHeaderHidden(True)
-        self.sources.setUniformRowHeights(True)
-        self.sources.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sources.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.sources.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.sources.customContextMenuRequested.connect(self._sources_menu)
-        self.sources.selectionModel().currentRowChanged.connect(self._on_source_changed)
-        self.sources.setAccessibleName("Feeds and folders")
-
-        self.articles_model = ArticleListModel(self.t.article_rows, self, now=self.t.now)
-        self.articles = QTableView()
-        self.articles.setObjectName("articles")
-        self.articles.setModel(self.articles_model)
-        self.articles.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.articles.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.articles.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.articles.setShowGrid(False)
-        self.articles.setWordWrap(False)
-        self.articles.setAlternatingRowColors(False)
-        self.articles.setTabKeyNavigation(False)
-        self.articles.setAccessibleName("Articles")
-        vh = self.articles.verticalHeader()
-        vh.hide()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # uniform rows: never measure 100k rows
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 10)
-        hh = self.articles.horizontalHeader()
-        hh.setSectionResizeMode(ArticleListModel.STAR, QHeaderView.ResizeMode.Fixed)
-        hh.setSectionResizeMode(ArticleListModel.TITLE, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(ArticleListModel.SOURCE, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(ArticleListModel.DATE, QHeaderView.ResizeMode.Fixed)
-        hh.resizeSection(ArticleListModel.STAR, 24)
-        hh.resizeSection(ArticleListModel.SOURCE, 120)
-        bold = QFont(self.articles.font())
-        bold.setBold(True)  # unread rows are bold: size for the widest date they show
-        hh.resizeSection(ArticleListModel.DATE, QFontMetrics(bold).horizontalAdvance("29 Sep 2020") + 16)
-        hh.setHighlightSections(False)
-        # open on selection (a click, j/k, a restore), not on the bare current index Qt sets on focus
-        self.articles.selectionModel().selectionChanged.connect(self._on_article_selection)
-        self.articles.clicked.connect(self._on_article_clicked)
-
-        self.view_title = QLabel("")
-        self.view_title.setObjectName("viewTitle")
-        self.digest_list = QListWidget()
-        self.digest_list.setObjectName("digests")
-        self.digest_list.setWordWrap(True)
-        self.digest_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.digest_list.setSpacing(2)
-        self.digest_list.currentItemChanged.connect(self._on_digest_changed)
-        self.middle_stack = QStackedWidget()
-        self.middle_stack.addWidget(self.articles)
-        self.middle_stack.addWidget(self.digest_list)
-        middle = QWidget()
-        ml = QVBoxLayout(middle)
-        ml.setContentsMargins(0, 0, 0, 0)
-        ml.setSpacing(0)
-        ml.addWidget(self.view_title)
-        ml.addWidget(self.middle_stack, 1)
-
-        self.reader = ArticleView(self.t.image_path)
+        self.feeds = FeedActions(self)
+        self.sources = SourcesPane(self.feeds, icon_path=self.t.image_path)
+        self.sources.view_chosen.connect(self._view_chosen)
+        self.sources.view_reselected.connect(self._view_reselected)
+        self.middle = ArticleListPane(self.t, self.tasks, self)
+        self.middle.article_chosen.connect(lambda aid: self.show_article_by_id(aid, from_list=True))
+        self.middle.digest_chosen.connect(self._open_digest)
+        self.middle.listed.connect(self._listed)
+        self.middle.star_clicked.connect(lambda aid: self.toggle_star(aid))
+        self.reader = ReadingPane(self.t, current_view=lambda: str(self.view) if self.view else "")
         self.reader.open_external = lambda url: self.open_external(url)
         self.reader.article_link.connect(self.show_article_by_id)
+        self.reader.go.connect(self._go_to)
+        self.reader.history_changed.connect(self._update_history_actions)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sources)
-        self.splitter.addWidget(middle)
+        self.splitter.addWidget(self.middle)
         self.splitter.addWidget(self.reader)
         self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([270, 470, 540])  # feed names are what people scan: room for them
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 4)
+        # feed names are what people scan on the left, titles in the middle: room for both
+        self.splitter.setSizes([230, 520, 530])
         self.splitter.setChildrenCollapsible(False)
+        self._split_chosen = False  # until the person drags a divider (or ui.ini has one), panes follow the width
+        self.splitter.splitterMoved.connect(self._splitter_dragged)
+        self.sources.setMinimumWidth(150)
+        self.middle.setMinimumWidth(240)
+        self.reader.setMinimumWidth(260)
         outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        sb = self.statusBar()
-        self.status_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("%v of %m feeds")
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop syncing; what was fetched so far is kept.")
-        self.cancel_button.clicked.connect(self._cancel_clicked)
-        self.cancel_button.hide()
-        sb.addWidget(self.status_label, 1)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.cancel_button)
+        self.jobs = JobBar()
+        self.jobs.busy_changed.connect(lambda _: self._update_busy())
+        self.jobs.idle.connect(self._start_queued_sync)
+        self.statusBar().addWidget(self.jobs, 1)
+
+    # the panes' parts, by the names tests, benchmarks and the screenshot tool use
+    @property
+    def articles(self):
+        return self.middle.table
+
+    @property
+    def articles_model(self):
+        return self.middle.model
+
+    @property
+    def sources_model(self):
+        return self.sources.model_
+
+    @property
+    def view_title(self):
+        return self.middle.title
+
+    @property
+    def digest_list(self):
+        return self.middle.digest_list
+
+    @property
+    def _load_gen(self) -> int:
+        return self.middle.load_gen
+
+    @property
+    def current_key(self) -> str | None:
+        return str(self.view) if self.view is not None else None
+
+    @property
+    def status_label(self):
+        return self.jobs.status_label
+
+    @property
+    def progress(self):
+        return self.jobs.progress
+
+    @property
+    def cancel_button(self):
+        return self.jobs.cancel_button
+
+    @property
+    def _sync_task(self):
+        return self.jobs.task_of("sync")
+
+    @property
+    def _digest_task(self):
+        return self.jobs.task_of("digest", "download")
+
+    @property
+    def _queued_syncs(self):
+        return self.jobs.queued_syncs
+
+    @property
+    def shown_digest(self):
+        return self.reader.digest
+
+    @property
+    def context_menu(self):
+        return self.sources.context_menu
 
     def _action(self, text: str, slot, shortcut=None, tip: str | None = None) -> QAction:
         a = QAction(text, self)
         if shortcut:
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(k) for k in keys])
+            seqs = []
+            for k in keys:  # a standard key may be one of the others here (Back is Alt+Left): once each
+                for seq in (QKeySequence.keyBindings(k) if isinstance(k, QKeySequence.StandardKey) else [QKeySequence(k)]):
+                    if not seq.isEmpty() and seq not in seqs:
+                        seqs.append(seq)
+            a.setShortcuts(seqs)
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         if tip:
             a.setToolTip(tip)
@@ -271,20 +285,28 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         A = self._action
+        K = QKeySequence.StandardKey
         self.act_sync = A("Sync", self.start_sync, "R", "Fetch new articles from every feed (R)")
         self.act_cancel = A("Cancel sync", self.cancel_sync, None, "Stop syncing")
         self.act_cancel.setEnabled(False)
         self.act_summarise = A("Summarise today", self.summarise_today, None)
-        self.act_add = A("Add feed…", self.add_feed_dialog, QKeySequence.StandardKey.New, "Subscribe to a site or feed")
-        self.act_import = A("Import OPML…", self.import_opml_dialog)
-        self.act_export = A("Export OPML…", self.export_opml_dialog)
+        self.act_add = A("Add feed…", lambda: self.feeds.add_feed_dialog(), K.New, "Subscribe to a site or feed")
+        self.act_new_folder = A("New folder…", lambda: self.feeds.prompt_new_folder(None))
+        self.act_import = A("Import OPML…", lambda: self.feeds.import_opml_dialog())
+        self.act_export = A("Export OPML…", lambda: self.feeds.export_opml_dialog())
         self.act_export_digest = A("Export digest…", self.export_digest_dialog, None,
                                    "Save the digest on screen as a web page or Markdown")
         self.act_export_digest.setEnabled(False)
-        self.act_settings = A("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
-        self.act_quit = A("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_settings = A("Settings…", self.settings_dialog, K.Preferences)
+        self.act_quit = A("Quit", self.close, K.Quit)
         self.act_mark_all = A("Mark all read", self.mark_all_read, "Shift+A",
                               "Mark every article in this view as read (Shift+A)")
+        self.act_undo = A("Undo", self.undo, K.Undo, "Undo the last mark read or unread (Ctrl+Z)")
+        self.act_undo.setEnabled(False)
+        self.act_back = A("Back", self.go_back, ["Alt+Left", "Backspace", K.Back],
+                          "Back to what you read before (Alt+Left, Backspace)")
+        self.act_forward = A("Forward", self.go_forward, ["Alt+Right", "Shift+Backspace", K.Forward],
+                             "Forward again (Alt+Right)")
         self.act_next = A("Next article", lambda: self.move(1), "J")
         self.act_prev = A("Previous article", lambda: self.move(-1), "K")
         self.act_next_unread = A("Next unread", self.next_unread, "N")
@@ -292,18 +314,39 @@ class MainWindow(QMainWindow):
         self.act_toggle_read = A("Toggle read", self.toggle_read, "M")
         self.act_star = A("Star", self.toggle_star, "S")
         self.act_open = A("Open original", self.open_original, "O", "Open the article's page in your browser (O)")
+        self.act_copy_link = A("Copy link", self.copy_link, None)
+        self.act_newest = A("Newest first", lambda: self.middle.set_newest_first(True))
+        self.act_oldest = A("Oldest first", lambda: self.middle.set_newest_first(False))
+        order = QActionGroup(self)  # one of the two, also when the Date header turned it round
+        order.setExclusive(True)
+        for act, on in ((self.act_newest, True), (self.act_oldest, False)):
+            act.setCheckable(True)
+            act.setChecked(on)
+            order.addAction(act)
+        self.middle.sort_changed.connect(lambda newest: (self.act_newest if newest else self.act_oldest).setChecked(True))
+        self.act_hide_read = A("Hide read articles", lambda: self.set_hide_read(self.act_hide_read.isChecked()),
+                               "Shift+H", "List only unread articles (Shift+H)")
+        self.act_hide_read.setCheckable(True)
+        self.act_shortcuts = A("Keyboard shortcuts", self.show_shortcuts, ["?", "Shift+?", "F1"])
+        self.act_about = A("About Tidings", self.show_about)
         # Enter opens the original only from the list or the article (the search field needs its Enter)
         for widget in (self.articles, self.reader):
             for k in ("Return", "Enter"):
                 sc = QShortcut(QKeySequence(k), widget, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 sc.activated.connect(self.open_original)
-        self.act_search = A("Search", self.focus_search, ["/", QKeySequence.StandardKey.Find])
+        self.act_search = A("Search", self.focus_search, ["/", K.Find])
         self._update_summarise()
 
         menu = self.menuBar()
         m = menu.addMenu("&File")
-        for a in (self.act_add, self.act_import, self.act_export, self.act_export_digest, None, self.act_settings, None,
-                  self.act_quit):
+        for a in (self.act_add, self.act_new_folder, self.act_import, self.act_export, self.act_export_digest, None,
+                  self.act_settings, None, self.act_quit):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = menu.addMenu("&Edit")
+        for a in (self.act_undo, None, self.act_search):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = menu.addMenu("&View")
+        for a in (self.act_back, self.act_forward, None, self.act_newest, self.act_oldest, self.act_hide_read):
             m.addSeparator() if a is None else m.addAction(a)
         m = menu.addMenu("&Feeds")
         for a in (self.act_sync, self.act_cancel, None, self.act_mark_all, None, self.act_summarise):
@@ -311,16 +354,25 @@ class MainWindow(QMainWindow):
         from ui.digest import SummariseMenu
 
         self.summarise_menu = SummariseMenu(self)
+        self.summarise_menu.choices_changed.connect(self._update_summarise)
         m.addMenu(self.summarise_menu)
         m = menu.addMenu("&Article")
         for a in (self.act_next, self.act_prev, self.act_next_unread, self.act_space, None, self.act_toggle_read,
-                  self.act_star, self.act_open, None, self.act_search):
+                  self.act_star, self.act_open, self.act_copy_link):
             m.addSeparator() if a is None else m.addAction(a)
+        m = menu.addMenu("&Help")
+        m.addAction(self.act_shortcuts)
+        m.addAction(self.act_about)
 
         tb = QToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.act_back.setText("◀ Back")
+        self.act_forward.setText("Forward ▶")
+        for a in (self.act_back, self.act_forward):
+            tb.addAction(a)
+        tb.addSeparator()
         for a in (self.act_sync, self.act_cancel, self.act_mark_all, self.act_add):
             tb.addAction(a)
         self.summarise_button = QToolButton()  # the action, plus a drop-down with the shapes, day and folders
@@ -339,18 +391,31 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(lambda: self.run_search(self.search.text()))
         self.search.textChanged.connect(lambda s: None if s else self._leave_search())
+        esc = QShortcut(QKeySequence("Escape"), self.search, context=Qt.ShortcutContext.WidgetShortcut)
+        esc.activated.connect(self.escape_search)
         tb.addWidget(self.search)
         self.addToolBar(tb)
         self.toolbar = tb
+        self._update_history_actions()
+
+    def _update_busy(self) -> None:
+        syncing = self._sync_task is not None
+        self.act_cancel.setEnabled(syncing)
+        self.act_sync.setEnabled(not syncing)
+        self._update_summarise()
 
     def _update_summarise(self) -> None:
-        self.act_summarise.setEnabled(self._digest_task is None and self._sync_task is None)
+        self.act_summarise.setEnabled(not self.jobs.busy if hasattr(self, "jobs") else True)
         menu = getattr(self, "summarise_menu", None)
         if menu is not None:
             menu.update_enabled(self.act_summarise.isEnabled())
             self.act_summarise.setText(menu.action_text())
         self.act_summarise.setToolTip("Write a cited summary of the day's articles with your local model "
                                       "(the arrow: choose the shape, the day and the folders)")
+
+    def _update_history_actions(self) -> None:
+        self.act_back.setEnabled(self.reader.can_go_back())
+        self.act_forward.setEnabled(self.reader.can_go_forward())
 
     # --- state that outlives the window ---------------------------------------------------------
 
@@ -365,13 +430,22 @@ class MainWindow(QMainWindow):
         split = s.value("window/splitter")
         if isinstance(split, QByteArray) and not split.isEmpty():
             self.splitter.restoreState(split)
-        key = s.value("selection/key")
+            self._split_chosen = True
+        self._initial_view = View.parse(s.value("selection/key") or None)
         art = s.value("selection/article")
-        self._initial_key = key if isinstance(key, str) and key else None
         try:
             self._initial_article = int(art) if art not in (None, "") else None
         except (TypeError, ValueError):
             self._initial_article = None
+        oldest = s.value("list/oldest_first")
+        if oldest in (True, "true", "1"):
+            self.middle.newest_first = False
+            self.act_oldest.setChecked(True)
+            self.act_newest.setChecked(False)
+            self.middle._show_sort_indicator()
+        if s.value("list/hide_read") in (True, "true", "1"):
+            self.middle.hide_read = True
+            self.act_hide_read.setChecked(True)
 
     def save_state(self) -> None:
         if not self.remember:
@@ -380,11 +454,31 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
-        if self.current_key and not self.current_key.startswith("search:"):
-            s.setValue("selection/key", self.current_key)
+        if self.view is not None and not self.view.is_search:
+            s.setValue("selection/key", str(self.view))
         a = self.reader.article
         s.setValue("selection/article", a.id if a else "")
+        s.setValue("list/oldest_first", not self.middle.newest_first)
+        s.setValue("list/hide_read", self.middle.hide_read)
         s.sync()
+
+    def _splitter_dragged(self, *_) -> None:
+        if not getattr(self, "_splitting", False):
+            self._split_chosen = True
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self._split_chosen:
+            return
+        # feed names on the left (a fifth, at most 260 px), then titles and the article about evenly
+        width = self.width()
+        left = max(170, min(260, int(width * 0.18)))
+        middle = int((width - left) * (0.5 if width < 1000 else 0.47))
+        self._splitting = True
+        try:
+            self.splitter.setSizes([left, middle, width - left - middle])
+        finally:
+            self._splitting = False
 
     def closeEvent(self, event):  # noqa: N802 - Qt override
         self.shutdown()
@@ -409,7 +503,7 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    # --- errors -------------------------------------------------------------------------------------
+    # --- errors and help ----------------------------------------------------------------------------------
 
     @Slot(str, str, bool)
     def show_error(self, message: str, hint: str = "", bug: bool = False) -> None:
@@ -418,42 +512,75 @@ class MainWindow(QMainWindow):
     def show_info(self, message: str, hint: str = "") -> None:
         self.message_bar.show_message(message, hint, "info")
 
+    def show_shortcuts(self):
+        from ui.dialogs import ShortcutSheet
+
+        self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.open()
+        return self.shortcut_sheet
+
+    def show_about(self):
+        from app import __version__
+
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About Tidings",
+                          f"<b>Tidings {__version__}</b><br>A feed reader that syncs for offline reading and "
+                          "writes a cited daily digest with a local Ollama model.<br><br>"
+                          f"Your library: {self.t.data_dir}", QMessageBox.StandardButton.Ok, self)
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.open()
+        self.about_box = box
+        return box
+
+    # --- theme -----------------------------------------------------------------------------------------
+
+    @Slot()
+    def _scheme_changed(self, *_) -> None:
+        """The system went light or dark: Qt changed the palette; the panes and the page follow."""
+        if (self.prefs.get("theme") or "system") == "system":
+            from ui.theme import repolish
+
+            repolish(QApplication.instance())
+            self.sources.refresh_palette()
+            self.reader.rerender()
+
+    def apply_theme(self, theme: str) -> None:
+        """Light, dark or the system's, now: every pane, header and dialog, and the page being read."""
+        from ui.theme import apply_theme
+
+        apply_theme(QApplication.instance(), theme)
+        self.sources.refresh_palette()
+        self.reader.rerender()
+
     # --- sources (left) ---------------------------------------------------------------------------------
 
     def refresh_feeds(self, initial: bool = False) -> None:
+        """Feeds and counts again, in the background; of loads that overlap only the newest is shown
+        (two quick writes, e.g. rename then move, must not end on the first one's feeds)."""
+        self._feeds_gen = gen = getattr(self, "_feeds_gen", 0) + 1
+
         def load():
             return self.t.feeds(), self.t.counts()
 
-        self.tasks.run(load, on_done=lambda fc: self._feeds_loaded(*fc, initial=initial), context="loading your feeds")
+        def done(fc):
+            if gen == self._feeds_gen or initial:
+                self._feeds_loaded(*fc, initial=initial)
+
+        self.tasks.run(load, on_done=done, context="loading your feeds")
 
     def _feeds_loaded(self, feeds, counts, initial: bool = False) -> None:
-        self._restoring = True
-        try:
-            if self.sources_model.set_feeds(feeds, counts):
-                self.sources.expandAll()
-            header = self.sources.header()
-            header.setStretchLastSection(False)
-            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-            # Fixed, not ResizeToContents: that re-measures every row on each count change (O(n²) in a sync)
-            header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(1, self.fontMetrics().horizontalAdvance("00000") + 8)
-            key = self.current_key
-            if initial:
-                key = getattr(self, "_initial_key", None)
-                if key is None or not self.sources_model.key_index(key).isValid():
-                    key = "smart:unread" if counts.get("unread") else (f"feed:{feeds[0].id}" if feeds else "smart:unread")
-            if key and not key.startswith("search:"):
-                idx = self.sources_model.key_index(key)
-                if idx.isValid():
-                    self.sources.selectionModel().setCurrentIndex(
-                        idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        finally:
-            self._restoring = False
+        self.sources.set_feeds(feeds, counts, select=None if initial else self.view)
+        view = self.view
+        if initial:
+            view = self._initial_view
+            if view is None or not self.sources.has(view):
+                view = UNREAD if counts.get("unread") or not feeds else View.feed(feeds[0].id)
+            self.sources.select(view)
         self._counts_changed(counts)
         self.feeds_loaded = True
         if initial:
-            art = getattr(self, "_initial_article", None)
-            self.open_view(key or "smart:unread", select=art)
+            self.open_view(view, select=self._initial_article)
+        elif self.view is not None and self.view.lists_articles:
+            self.middle.set_label(self.view_label(self.view))  # a rename shows in the list header at once
 
     def refresh_counts(self) -> None:
         """Re-read unread counts in the background; asks made while one is running coalesce."""
@@ -475,160 +602,107 @@ class MainWindow(QMainWindow):
         self._counts_task = self.tasks.run(self.t.counts, on_done=done, on_error=failed, context="counting unread articles")
 
     def _counts_changed(self, counts: dict) -> None:
-        self.sources_model.set_counts(counts)
+        self.sources.set_counts(counts)
         n = counts.get("unread", 0)
-        self.setWindowTitle(f"Tidings ({n})" if n else "Tidings")
+        # Qt adds " — Tidings" (the display name) to a title that does not end with it: "(48) Tidings"
+        # reads as one title, not "Tidings (48) — Tidings"
+        self.setWindowTitle(f"({n}) Tidings" if n else "Tidings")
         if self._tray:
             self._tray.setToolTip(f"Tidings — {n} unread" if n else "Tidings — all read")
             self._tray.setIcon(badged_icon(n))
 
-    @Slot(QModelIndex, QModelIndex)
-    def _on_source_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
-        if self._restoring or not current.isValid():
-            return
-        key = current.data(KEY_ROLE)
-        if key and key != self.current_key:
-            self.open_view(key)
+    def _view_chosen(self, view: View) -> None:
+        if view != self.view:
+            self.open_view(view)
 
-    def select_source(self, key: str, select: int | str | None = None) -> bool:
-        """Select a row of the left pane by key (e.g. "feed:3", "smart:unread") and open that view
+    def _view_reselected(self, view: View) -> None:
+        """Digests clicked again while one of its articles is open: back to the digest."""
+        if view == self.view and view.is_digests and self.reader.digest is None:
+            item = self.digest_list.currentItem()
+            from ui.models import ID_ROLE
+
+            if item is not None and item.data(ID_ROLE) is not None:
+                self._open_digest(item.data(ID_ROLE))
+
+    def select_source(self, key: View | str, select: int | str | None = None) -> bool:
+        """Select a row of the left pane (a View, or its key such as "feed:3") and open that view
         once, selecting `select` in it (as open_view takes it). False when there is no such row."""
-        idx = self.sources_model.key_index(key)
-        if not idx.isValid():
+        view = View.parse(key)
+        if view is None or not self.sources.select(view):
             return False
-        self._restoring = True  # the selection signal must not open the view a first time
-        try:
-            self.sources.selectionModel().setCurrentIndex(
-                idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        finally:
-            self._restoring = False
-        if self.current_key != key or select is not None:
-            self.open_view(key, select=select)
+        if self.view != view or select is not None:
+            self.open_view(view, select=select)
         return True
 
-    def query_for(self, key: str) -> ArticleQuery:
-        kind, _, value = key.partition(":")
-        if kind == "feed":
-            return ArticleQuery(feed_id=int(value))
-        if kind == "folder":
-            return ArticleQuery(folder=value)
-        if key == "smart:today":
-            return self.t.today_query()
-        if key == "smart:starred":
-            return ArticleQuery(starred=True)
-        return ArticleQuery(unread=True)
+    def view_label(self, view: View | str) -> str:
+        view = View.parse(view) or UNREAD
+        return self.sources.label(view)
 
-    def view_label(self, key: str) -> str:
-        kind, _, value = key.partition(":")
-        if kind == "search":
-            return f"Search “{value}”"
-        idx = self.sources_model.key_index(key)
-        return idx.data() if idx.isValid() else "All unread"
+    def apply_changes(self, changes: Changes | None) -> None:
+        """Each pane takes what concerns it from what a write changed."""
+        if changes is None:
+            return
+        if changes.articles and (changes.read is not None or changes.starred is not None):
+            flags = {k: v for k, v in (("read", changes.read), ("starred", changes.starred)) if v is not None}
+            self._show_flags(list(changes.articles), **flags)
+        if changes.feeds:
+            self.refresh_feeds()  # its counts come with it
+        elif changes.counts:
+            self.refresh_counts()
 
     # --- the article list (middle) ------------------------------------------------------------------
 
-    def open_view(self, key: str, select: int | str | None = None, keep_article: bool = False) -> None:
-        """Show the articles of `key`. Ids are queried in the background; a newer request wins."""
-        self._flush_pending_read()
-        self.current_key = key
-        if key != "smart:digests":
-            self._show_digest(None)
-        self._load_gen += 1
-        gen = self._load_gen
-        if key == "smart:digests":
-            self.current_query = None
-            self.middle_stack.setCurrentWidget(self.digest_list)
-            self.view_title.setText("Digests")
-            self.load_digests(select=select if isinstance(select, int) else None)
-            return
-        self.middle_stack.setCurrentWidget(self.articles)
-        self._explain_feed_error(key)
-        # one feed: every row has the same source, so give its width to the titles
-        self.articles.setColumnHidden(ArticleListModel.SOURCE, key.startswith("feed:"))
-        if key.startswith("search:"):
-            text = key.partition(":")[2]
-            fn = lambda: self.t.search(text)  # noqa: E731
-            self.current_query = None
-        else:
-            q = self.query_for(key)
-            self.current_query = q
-            fn = lambda: self.t.article_ids(q)  # noqa: E731
+    def open_view(self, key: View | str, select: int | str | None = None, keep_article: bool = False) -> None:
+        """Show the articles of a view. Ids are queried in the background; a newer request wins."""
+        view = View.parse(key) or UNREAD
+        self._leave_article()
+        self.view = view
+        if not view.is_digests:
+            self.act_export_digest.setEnabled(False)
+        self._explain_feed_error(view)
         keep = self.reader.article.id if (keep_article and self.reader.article) else None
-        self._pending_select = select if select is not None else keep
-        self.view_title.setText(html.unescape(self.view_label(key)) + " …")
-        self.tasks.run(fn, on_done=lambda ids: self._ids_loaded(gen, key, ids, keep_article),
-                       context="loading articles")
+        self.middle.open(view, label=self.view_label(view), select=select, keep=keep_article, keep_id=keep)
 
-    def _explain_feed_error(self, key: str) -> None:
-        f = self._feed(int(key.partition(":")[2])) if key.startswith("feed:") else None
-        if f is not None and f.last_error:
-            self.message_bar.show_message(
-                f"“{f.title}” could not be synced: {f.last_error}",
-                "Tidings will try again at the next sync. If the site moved or dropped its feed, "
-                "add its new address or unsubscribe (right-click the feed).", "error")
-            self._feed_error_shown = True
-        elif getattr(self, "_feed_error_shown", False):
-            self.message_bar.hide()
-            self._feed_error_shown = False
-
-    def _ids_loaded(self, gen: int, key: str, ids: list[int], keep_article: bool) -> None:
-        if gen != self._load_gen:
-            return  # the person has moved on
-        if key.startswith("search:") and self.current_query is None:
-            self.current_query = ArticleQuery(ids=tuple(ids))
-        current = self.reader.article.id if self.reader.article else None
-        self.articles_model.set_ids(ids)
-        n = len(ids)
-        label = self.view_label(key)
-        self.view_title.setText(f"{label} — {n} article{'s' if n != 1 else ''}" if n else f"{label} — nothing here")
-        select, self._pending_select = self._pending_select, None
-        row = -1
-        if select == "first":
-            row = 0 if ids else -1
-        elif select == "first_unread":
-            row = self._find_unread(0, 1)
-        elif isinstance(select, int):
-            row = self.articles_model.row_of(select)
-        if row >= 0:
-            self._select_row(row)
-        elif keep_article and current is not None:
-            pass  # keep reading what is open even if it left this view (e.g. it is now read)
-        elif not self.sources_model.feeds:
+    def _listed(self, view: View, ids: list) -> None:
+        if view != self.view:
+            return
+        if view.is_digests:
+            if not ids:
+                self.reader.show_placeholder("No digests yet.")
+            return
+        if self.middle.current_row() >= 0:
+            return
+        if self.middle.kept and self.reader.article is not None:
+            return  # keep reading what is open even if it left this view (e.g. it is now read)
+        if not self.sources.feeds:
             self.reader.show_placeholder("No feeds yet. Add one with “Add feed” (Ctrl+N), or import your "
                                          "subscriptions from another reader (File ▸ Import OPML).")
         else:
             self.reader.show_placeholder("Nothing to read here." if not ids else "Select an article to read it.")
 
-    def _select_row(self, row: int) -> None:
-        idx = self.articles_model.index(row, ArticleListModel.TITLE)
-        self.articles.selectionModel().setCurrentIndex(
-            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.articles.scrollTo(idx)
+    def _explain_feed_error(self, view: View) -> None:
+        f = self.sources.feed(view.feed_id) if view.is_feed else None
+        if f is not None and f.last_error:
+            self.message_bar.show_message(
+                f"“{f.title}” could not be synced: {f.last_error}",
+                "Tidings will try again at the next sync. If the site moved its feed, give its new address "
+                "(right-click the feed ▸ Edit address), or unsubscribe.", "error")
+            self._feed_error_shown = True
+        elif getattr(self, "_feed_error_shown", False):
+            self.message_bar.hide()
+            self._feed_error_shown = False
 
     def current_row(self) -> int:
-        rows = self.articles.selectionModel().selectedRows()
-        return rows[0].row() if rows else -1
+        return self.middle.current_row()
 
     def current_article_id(self) -> int | None:
         a = self.reader.article
         return a.id if a else None
 
-    @Slot()
-    def _on_article_selection(self, *_) -> None:
-        row = self.current_row()
-        if row < 0:
-            return
-        aid = self.articles_model.id_at(row)
-        if aid is not None and aid != self.current_article_id():
-            self.show_article_by_id(aid, from_list=True)
-
-    @Slot(QModelIndex)
-    def _on_article_clicked(self, index: QModelIndex) -> None:
-        if index.column() == ArticleListModel.STAR:
-            self.toggle_star()
-
     def show_article_by_id(self, article_id: int, from_list: bool = False) -> None:
-        self._flush_pending_read()
+        if self.current_article_id() == article_id and from_list:
+            return
+        self._leave_article()
         try:
             a = self.t.article(article_id)  # one row and its extras: ~1 ms
         except TidingsError as e:
@@ -636,9 +710,7 @@ class MainWindow(QMainWindow):
             return
         self.reader.show_article(a)
         if not from_list:
-            row = self.articles_model.row_of(article_id)
-            if row >= 0:
-                self._select_row(row)
+            self.middle.select_id(article_id)
         if not a.read:
             delay = self.prefs.get("mark_read_delay_seconds")
             delay = 1.0 if delay is None else float(delay)
@@ -647,73 +719,90 @@ class MainWindow(QMainWindow):
                 self._mark_current_read()
             elif delay > 0:
                 self._read_timer.start(int(delay * 1000))
+            else:
+                self._read_target = None
 
-    def _flush_pending_read(self) -> None:
-        """Leaving an article before its mark-read delay: it stays unread (as in most readers)."""
-        self._read_timer.stop()
+    def _leave_article(self) -> None:
+        """Moving on before the mark-read delay is over: the article was read all the same (as in
+        NetNewsWire, where selecting is reading); M before moving on keeps it unread."""
+        if self._read_timer.isActive():
+            self._read_timer.stop()
+            self._mark_current_read()
 
     def _mark_current_read(self) -> None:
         a = self.reader.article
-        if a is None or getattr(self, "_read_target", None) != a.id:
+        if a is None or self._read_target != a.id:
             return
+        self._read_target = None
         self.set_read([a.id], True)
 
     # --- reading actions -----------------------------------------------------------------------------
 
     def _show_flags(self, ids: list[int], **flags) -> None:
         """Show read/starred changes at once (list rows and the open article), before they are saved."""
-        for i in ids:
-            self.articles_model.update_row(i, **flags)
+        if len(ids) > 50:
+            self.articles_model.update_rows(ids, **flags)
+        else:
+            for i in ids:
+                self.articles_model.update_row(i, **flags)
         a = self.reader.article
         if a is not None and a.id in ids:
             self.reader.article = replace(a, **flags)
 
-    def set_read(self, ids: list[int], read: bool) -> None:
+    def set_read(self, ids: list[int], read: bool, undo: bool = False) -> None:
+        ids = list(ids)
+        if not ids:
+            return
         self._show_flags(ids, read=read)
+        if undo:
+            n = len(ids)
+            self._push_undo(f"marked {n} article{'s' if n != 1 else ''} {'read' if read else 'unread'}", ids, read)
 
         def failed(e):  # not saved: show the truth again, and say why
             self._show_flags(ids, read=not read)
             self.refresh_counts()
             return False
 
-        self.tasks.run(lambda: self.t.mark_read(ids, read), on_done=lambda _: self.refresh_counts(),
+        self.tasks.run(lambda: self.t.mark_read(ids, read), on_done=self.apply_changes,
                        on_error=failed, serial=True, context="saving read state")
 
+    def _push_undo(self, what: str, ids, read: bool) -> None:
+        self.undo_stack.append((what, tuple(ids), read))
+        del self.undo_stack[:-50]
+        self.act_undo.setEnabled(True)
+        self.act_undo.setText(f"Undo {what.split(' ', 1)[0].replace('marked', 'mark')} "
+                              f"{'read' if read else 'unread'}")
+
+    def undo(self) -> None:
+        """Ctrl+Z: put back the read state the last mark read / unread / all read changed."""
+        if not self.undo_stack:
+            return
+        what, ids, read = self.undo_stack.pop()
+        self.act_undo.setEnabled(bool(self.undo_stack))
+        self.act_undo.setText("Undo")
+        self._read_timer.stop()
+        self._read_target = None
+        self.set_read(list(ids), not read)
+        self.status_label.setText(f"Undone: {what}.")
+
     def move(self, step: int) -> None:
-        if self.middle_stack.currentWidget() is self.digest_list:
-            row = self.digest_list.currentRow() + step
-            if 0 <= row < self.digest_list.count():
-                self.digest_list.setCurrentRow(row)
-            return
-        n = self.articles_model.rowCount()
-        if not n:
-            return
-        row = self.current_row()
-        row = 0 if row < 0 and step > 0 else max(0, min(n - 1, row + step))
-        self._select_row(row)
+        self.middle.move(step)
 
     def _find_unread(self, start: int, step: int = 1) -> int:
-        n = self.articles_model.rowCount()
-        r = start
-        while 0 <= r < n:
-            row = self.articles_model.article_row(r)
-            if row is not None and not row.read and row.id != self.current_article_id():
-                return r
-            r += step
-        return -1
+        return self.middle.find_unread(start, step, skip=self.current_article_id())
 
     def next_unread(self) -> None:
         row = self._find_unread(self.current_row() + 1)
         if row >= 0:
-            self._select_row(row)
+            self.middle.select_row(row)
             return
         # nothing left here: go on to the next feed with unread articles
-        keys = [k for k in self.sources_model.keys() if k.startswith("feed:")]
-        cur = self.current_key if self.current_key in keys else None
-        order = keys[keys.index(cur) + 1:] + keys[:keys.index(cur)] if cur else keys
-        for k in order:
-            if self.sources_model.unread(k) > 0:
-                self.select_source(k, select="first_unread")
+        feeds = [v for v in self.sources_model.views() if v.is_feed]
+        cur = self.view if self.view in feeds else None
+        order = feeds[feeds.index(cur) + 1:] + feeds[:feeds.index(cur)] if cur else feeds
+        for v in order:
+            if self.sources_model.unread(v) > 0:
+                self.select_source(v, select="first_unread")
                 return
         self.status_label.setText("No unread articles left.")
 
@@ -722,60 +811,141 @@ class MainWindow(QMainWindow):
             return
         self.next_unread()
 
+    def _row_flags(self, aid: int):
+        row = self.articles_model.article_row(self.articles_model.row_of(aid))
+        return row
+
     def toggle_read(self) -> None:
         a = self.reader.article
         if a is None:
             return
-        row = self.articles_model.article_row(self.articles_model.row_of(a.id))
+        row = self._row_flags(a.id)
         read = row.read if row is not None else a.read
         self._read_timer.stop()
         self._read_target = None
-        self.set_read([a.id], not read)
+        self.set_read([a.id], not read, undo=True)
 
-    def toggle_star(self) -> None:
+    def toggle_star(self, aid: int | None = None) -> None:
         a = self.reader.article
-        if a is None:
+        aid = aid if aid is not None else (a.id if a else None)
+        if aid is None:
             return
-        row = self.articles_model.article_row(self.articles_model.row_of(a.id))
-        starred = not (row.starred if row is not None else a.starred)
-        self._show_flags([a.id], starred=starred)
+        row = self._row_flags(aid)
+        starred = not (row.starred if row is not None else (a.starred if a and a.id == aid else False))
+        self.set_star(aid, starred)
+
+    def set_star(self, aid: int, starred: bool) -> None:
+        self._show_flags([aid], starred=starred)
 
         def failed(e):
-            self._show_flags([a.id], starred=not starred)
+            self._show_flags([aid], starred=not starred)
             return False
 
-        self.tasks.run(lambda: self.t.set_starred(a.id, starred), on_done=lambda _: self.refresh_counts(),
+        self.tasks.run(lambda: self.t.set_starred(aid, starred), on_done=self.apply_changes,
                        on_error=failed, serial=True, context="starring")
         self.status_label.setText("Starred." if starred else "Unstarred.")
 
-    def open_original(self) -> None:
+    def _article_url(self, aid: int | None) -> str | None:
         a = self.reader.article
-        if a is None or not a.url:
-            return
-        if a.url.startswith(("http://", "https://")):
-            self.open_external(QUrl(a.url))
+        if aid is None or (a is not None and a.id == aid):
+            return a.url if a else None
+        try:
+            return self.t.article(aid).url
+        except TidingsError:
+            return None
 
-    def mark_all_read(self, key: str | None = None) -> None:
-        key = key or self.current_key
-        if not key or key == "smart:digests":
+    def open_original(self, aid: int | None = None) -> None:
+        url = self._article_url(aid)
+        if not url or not url.startswith(("http://", "https://")):
             return
-        if key.startswith("feed:"):
-            fid = int(key.partition(":")[2])
-            fn = lambda: self.t.mark_feed_read(fid)  # noqa: E731
-        else:
-            q = self.current_query if key == self.current_key else self.query_for(key)
-            if q is None:
-                return
-            fn = lambda: self.t.mark_all_read(q)  # noqa: E731
-        if key == self.current_key:
+        if self.open_external(QUrl(url)) is False:  # no browser, or it would not start
+            self.show_error("Tidings could not open a web browser for this article.",
+                            f"Install a browser (or set one as the default), or copy the link: {url}")
+            QApplication.clipboard().setText(url)
+
+    def copy_link(self, aid: int | None = None) -> None:
+        url = self._article_url(aid)
+        if url:
+            QApplication.clipboard().setText(url)
+            self.status_label.setText("Copied the link.")
+
+    def set_hide_read(self, on: bool) -> None:
+        self.act_hide_read.setChecked(on)
+        self.middle.set_hide_read(on)
+
+    def mark_all_read(self, key: View | str | None = None) -> None:
+        view = View.parse(key) or self.view
+        if view is None or view.is_digests:
+            return
+        q = self.middle.query if view == self.view else view.query(self.t)
+        if q is None:
+            return
+        q = replace(q, unread=True, limit=None)
+        if view == self.view:
             self.articles_model.set_all_read()
             self._read_timer.stop()
+        label = self.view_label(view)
 
-        def done(n):
-            self.status_label.setText(f"Marked {n} article{'s' if n != 1 else ''} read.")
-            self.refresh_counts()
+        def done(changes: Changes):
+            n = changes.count
+            self.status_label.setText(f"Marked {n} article{'s' if n != 1 else ''} read. (Ctrl+Z to undo)")
+            if changes.articles:
+                self.undo_stack.append((f"marked all of {label} read", changes.articles, True))
+                self.act_undo.setEnabled(True)
+                self.act_undo.setText("Undo mark all read")
+            self.apply_changes(replace(changes, articles=()))  # the list already shows them read
 
-        self.tasks.run(fn, on_done=done, serial=True, context="marking articles read")
+        self.tasks.run(lambda: self.t.mark_all_read(q), on_done=done, serial=True, context="marking articles read")
+
+    # --- history -----------------------------------------------------------------------------------
+
+    def go_back(self) -> None:
+        self.reader.back()
+
+    def go_forward(self) -> None:
+        self.reader.forward()
+
+    def _go_to(self, place: Place) -> None:
+        """Back/Forward: the place's view in the list, and its article or digest in the reading pane."""
+        view = View.parse(place.view)
+        if view is not None and view != self.view:
+            if view.is_search:
+                self.search.blockSignals(True)
+                self.search.setText(str(view.id))
+                self.search.blockSignals(False)
+                self.sources.clear_current()
+            else:
+                self.sources.select(view)
+            self._read_timer.stop()
+            self.view = view
+            keep = place.article
+            self.middle.open(view, label=self.view_label(view),
+                             select=place.digest if view.is_digests else keep, keep=True)
+            if view.is_digests and place.article is None:
+                return  # the digest list selects the digest, which opens it at its scroll
+        if place.digest is not None and place.article is None:
+            if view is not None and view.is_digests and self.middle.view == view:
+                self._select_digest_row(place.digest)
+            self._open_digest(place.digest)
+        elif place.article is not None:
+            self._read_timer.stop()
+            try:
+                a = self.t.article(place.article)
+            except TidingsError as e:
+                self.show_error(str(e), e.hint)
+                return
+            self.reader.show_article(a)
+            self.middle.select_id(a.id)
+
+    def _select_digest_row(self, did: int) -> None:
+        lst = self.digest_list
+        from ui.models import ID_ROLE
+
+        for i in range(lst.count()):
+            if lst.item(i).data(ID_ROLE) == did:
+                lst.blockSignals(True)
+                lst.setCurrentRow(i)
+                lst.blockSignals(False)
 
     # --- search ----------------------------------------------------------------------------------------
 
@@ -788,110 +958,75 @@ class MainWindow(QMainWindow):
         if not text:
             self._leave_search()
             return
-        if not (self.current_key or "").startswith("search:"):
-            self._previous_key = self.current_key
-        self._restoring = True
-        try:
-            self.sources.selectionModel().clearSelection()
-            self.sources.selectionModel().setCurrentIndex(QModelIndex(), QItemSelectionModel.SelectionFlag.Clear)
-        finally:
-            self._restoring = False
-        self.open_view(f"search:{text}", select="first")
+        if self.view is None or not self.view.is_search:
+            self._previous_view = self.view
+        self.sources.clear_current()
+        self.open_view(View.search(text), select="first")
+        self.articles.setFocus()
+
+    def escape_search(self) -> None:
+        """Escape in the search field: clear it, back to the view before the search, focus the list."""
+        self.search.clear()  # textChanged "" leaves the search
+        self._leave_search()
         self.articles.setFocus()
 
     def _leave_search(self) -> None:
-        if (self.current_key or "").startswith("search:"):
-            self.select_source(self._previous_key or "smart:unread")
+        if self.view is not None and self.view.is_search:
+            self.select_source(self._previous_view or UNREAD)
 
     # --- sync ------------------------------------------------------------------------------------------
 
     def start_sync(self, feed_ids: list[int] | None = None, auto: bool = False) -> None:
-        if self._sync_task is not None or self._digest_task is not None:
+        if self.jobs.busy:
             if not auto:  # a person's request (or a new feed's) waits its turn; a timed one is skipped
-                self._queued_syncs.append(feed_ids)
+                self.jobs.queue_sync(feed_ids)
             return
-        self.progress.setRange(0, 0)
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.act_cancel.setEnabled(True)
-        self.act_sync.setEnabled(False)
-        self.act_summarise.setEnabled(False)
-        self.status_label.setText("Syncing…")
         self.sync_events: list[tuple[str, int, int]] = []
+
+        def cancel():
+            task.cancel.set()
+
+        job = self.jobs.begin("sync", "Syncing…", cancel=cancel, unit="feeds",
+                              cancel_tip="Stop syncing; what was fetched so far is kept.",
+                              cancel_text="Cancelling… (what was fetched is kept)")
 
         def work(task):
             return self.t.sync(feed_ids, on_progress=task.progress, cancel=task.cancel, automatic=auto)
 
-        self._sync_task = self.tasks.run(work, on_done=self._sync_done, on_error=self._sync_failed,
-                                         on_progress=self._sync_progress, pass_task=True, context="syncing")
+        task = self.tasks.run(work, on_done=self._sync_done, on_error=self._sync_failed,
+                              on_progress=self._sync_progress, pass_task=True, context="syncing")
+        job.task = task
+        self._update_busy()
 
     def _start_queued_sync(self) -> None:
         """Run the syncs asked for while the window was busy, as one: all feeds if any asked for all."""
-        if not self._queued_syncs or self._sync_task is not None or self._digest_task is not None:
-            return
-        queued, self._queued_syncs = self._queued_syncs, []
-        self.start_sync(None if any(q is None for q in queued) else sorted({i for q in queued for i in q}))
+        ok, feeds = self.jobs.take_queued_sync()
+        if ok:
+            self.start_sync(feeds)
 
     def _sync_progress(self, result, done: int, total: int) -> None:
         self.sync_events.append((result.status, done, total))
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
         what = {"updated": f"{result.new} new" if result.new else "up to date", "not_modified": "up to date",
                 "error": "failed", "cancelled": "cancelled"}.get(result.status, result.status)
-        self.status_label.setText(f"Syncing {done} of {total}: {result.title or result.url} — {what}")
+        self.jobs.set_progress(done, total, f"Syncing {done} of {total}: {result.title or result.url} — {what}")
         if result.new and not self._counts_timer.isActive():
             self._counts_timer.start()
 
-    def end_progress(self) -> None:
-        """A digest or model download is over: hide its progress bar and Cancel, reset the bar."""
-        self._active_progress_cancel = None
-        self._update_summarise()
-        self.progress.hide()
-        self.progress.setFormat("%v of %m feeds")
-        self.cancel_button.hide()
-        self._start_queued_sync()
-
-    def _sync_finished_ui(self) -> None:
-        self._sync_task = None
-        self._update_summarise()
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.act_cancel.setEnabled(False)
-        self.act_sync.setEnabled(True)
-
     def _sync_done(self, report) -> None:
-        self._sync_finished_ui()
         self.last_sync_report = report
-        failed = report.failed
-        parts = [f"{report.new} new article{'s' if report.new != 1 else ''}"]
-        if failed:
-            parts.append(f"{len(failed)} feed{'s' if len(failed) != 1 else ''} failed (marked ⚠ in the list; "
-                         "hover for the reason)")
-        prefix = "Sync cancelled" if report.cancelled else "Sync finished"
-        self.status_label.setText(f"{prefix}: " + ", ".join(parts) + ".")
         self._counts_timer.stop()  # refresh_feeds reads the counts anyway
         self.refresh_feeds()
-        if self.current_key and self.current_key != "smart:digests":
-            self.open_view(self.current_key, keep_article=True)
-        self._start_queued_sync()
+        if self.view is not None and self.view.lists_articles:
+            self.middle.reload()
+        self.jobs.end(report.summary())
 
     def _sync_failed(self, e: BaseException) -> bool:
-        self._sync_finished_ui()
-        self.status_label.setText("Sync stopped.")
-        self._start_queued_sync()
+        self.jobs.end("Sync stopped.")
         return False  # let the helper explain it
-
-    def _cancel_clicked(self) -> None:
-        if self._active_progress_cancel is not None:
-            self._active_progress_cancel()
-        else:
-            self.cancel_sync()
 
     def cancel_sync(self) -> None:
         if self._sync_task is not None:
-            self._sync_task.cancel.set()
-            self.status_label.setText("Cancelling… (what was fetched is kept)")
+            self.jobs.cancel()
 
     def _apply_sync_interval(self) -> None:
         minutes = int(self.prefs.get("sync_interval_minutes") or 0)
@@ -899,135 +1034,6 @@ class MainWindow(QMainWindow):
             self._sync_timer.start(minutes * 60_000)
         else:
             self._sync_timer.stop()
-
-    # --- feeds: add, import/export, context menu ---------------------------------------------------
-
-    def add_feed_dialog(self, url: str = "") -> AddFeedDialog:
-        dlg = AddFeedDialog(self.t, self.tasks, self._folders(), self, initial_url=url,
-                            known_urls={f.url for f in self.sources_model.feeds})
-        dlg.subscribe_requested.connect(self.subscribe)
-        dlg.open()
-        self.add_dialog = dlg
-        return dlg
-
-    def _folders(self) -> list[str]:
-        return sorted({k.partition(":")[2] for k in self.sources_model.keys() if k.startswith("folder:")}, key=str.lower)
-
-    def subscribe(self, feed_url: str, title: str = "", folder: str | None = None) -> None:
-        def done(feed):
-            self.status_label.setText(f"Subscribed to {feed.title}. Fetching its articles…")
-            self.refresh_feeds()
-            self.start_sync([feed.id])
-
-        self.tasks.run(lambda: self.t.subscribe(feed_url, folder=folder, title=title or None), on_done=done,
-                       serial=True, context="subscribing")
-
-    def import_opml_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import subscriptions", "", "OPML files (*.opml *.xml);;All files (*)")
-        if path:
-            self.import_opml(path)
-
-    def import_opml(self, path: str) -> None:
-        def done(n):
-            self.status_label.setText(f"Imported {n} new feed{'s' if n != 1 else ''}. Syncing them…")
-            self.refresh_feeds()
-            self.start_sync()
-
-        self.tasks.run(lambda: self.t.import_opml(path), on_done=done, serial=True, context="importing OPML")
-
-    def export_opml_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export subscriptions", "tidings.opml", "OPML files (*.opml)")
-        if path:
-            self.export_opml(path)
-
-    def export_opml(self, path: str) -> None:
-        def work():
-            Path(path).write_text(self.t.export_opml(), encoding="utf-8")
-            return path
-
-        self.tasks.run(work, on_done=lambda p: self.status_label.setText(f"Exported your feeds to {p}."),
-                       context="exporting OPML")
-
-    def _sources_menu(self, pos) -> None:
-        idx = self.sources.indexAt(pos)
-        if not idx.isValid():
-            return
-        key = idx.data(KEY_ROLE)
-        menu = QMenu(self)
-        menu.addAction("Mark all read", lambda: self.mark_all_read(key))
-        if key.startswith("feed:"):
-            fid = int(key.partition(":")[2])
-            menu.addAction("Sync this feed", lambda: self.start_sync([fid]))
-            menu.addSeparator()
-            menu.addAction("Rename…", lambda: self.prompt_rename(fid))
-            menu.addAction("Move to folder…", lambda: self.prompt_move(fid))
-            menu.addSeparator()
-            f = self._feed(fid)
-            for label, option in (("Fetch full text for offline reading", "fetch_full_text"),
-                                  ("Download images for offline reading", "fetch_images")):
-                act = menu.addAction(label)
-                act.setCheckable(True)
-                act.setChecked(bool(f and getattr(f, option)))
-                act.toggled.connect(lambda on, option=option: self.set_feed_option(fid, option, on))
-            menu.addSeparator()
-            menu.addAction("Unsubscribe…", lambda: self.prompt_unsubscribe(fid))
-        elif key == "smart:digests":
-            menu.clear()
-        if not menu.isEmpty():
-            menu.popup(self.sources.viewport().mapToGlobal(pos))
-        self.context_menu = menu
-
-    def _feed(self, fid: int):
-        return next((f for f in self.sources_model.feeds if f.id == fid), None)
-
-    def prompt_rename(self, fid: int) -> None:
-        f = self._feed(fid)
-        title, ok = QInputDialog.getText(self, "Rename feed", "Name:", text=f.title if f else "")
-        if ok:
-            self.rename_feed(fid, title)
-
-    def rename_feed(self, fid: int, title: str) -> None:
-        self.tasks.run(lambda: self.t.rename_feed(fid, title), on_done=lambda _: self.refresh_feeds(),
-                       serial=True, context="renaming the feed")
-
-    def set_feed_option(self, fid: int, option: str, on: bool) -> None:
-        """Offline reading per feed: the next sync fetches (or skips) its pages and images."""
-        self.tasks.run(lambda: self.t.set_feed_options(fid, **{option: on}), on_done=lambda _: self.refresh_feeds(),
-                       serial=True, context="changing the feed's offline reading")
-
-    def prompt_move(self, fid: int) -> None:
-        f = self._feed(fid)
-        folders = [""] + self._folders()
-        current = folders.index(f.folder) if f and f.folder in folders else 0
-        folder, ok = QInputDialog.getItem(self, "Move to folder", "Folder (empty: none; / to nest):", folders,
-                                          current, True)
-        if ok:
-            self.move_feed(fid, folder)
-
-    def move_feed(self, fid: int, folder: str | None) -> None:
-        self.tasks.run(lambda: self.t.move_feed(fid, folder), on_done=lambda _: self.refresh_feeds(),
-                       serial=True, context="moving the feed")
-
-    def prompt_unsubscribe(self, fid: int) -> None:
-        f = self._feed(fid)
-        name = f.title if f else "this feed"
-        answer = QMessageBox.question(
-            self, "Unsubscribe",
-            f"Unsubscribe from “{name}”?\n\nIts articles will be removed from Tidings (starred ones too).",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.unsubscribe(fid)
-
-    def unsubscribe(self, fid: int) -> None:
-        def done(_):
-            if self.current_key == f"feed:{fid}":
-                self.current_key = None
-                self.articles_model.set_ids([])
-                self.reader.show_placeholder()
-                self.select_source("smart:unread")
-            self.refresh_feeds()
-
-        self.tasks.run(lambda: self.t.remove_feed(fid), on_done=done, serial=True, context="unsubscribing")
 
     # --- settings ---------------------------------------------------------------------------------------
 
@@ -1055,68 +1061,33 @@ class MainWindow(QMainWindow):
 
         self.tasks.run(save, serial=True, context="saving settings")
         if "theme" in changed:
-            from ui.theme import apply_theme
-
-            apply_theme(QApplication.instance(), values["theme"])
-            if self.reader.article:
-                self.reader.show_article(self.reader.article)
+            self.apply_theme(values["theme"])
         if "font_size" in changed:
             self.reader.set_font_size(values["font_size"])
+            self.reader.rerender()
         if "sync_interval_minutes" in changed:
             self._apply_sync_interval()
+        if "digest_style" in changed:
+            self.summarise_menu._fill_styles()
 
     # --- digests ---------------------------------------------------------------------------------------
 
     def load_digests(self, select: int | None = None) -> None:
-        self.digest_list.clear()
-        gen = self._load_gen
+        self.middle.load_digests(select)
 
-        def done(digests):
-            if gen != self._load_gen:
-                return
-            self.digest_list.clear()
-            from app.digest.render import long_date
+    def _open_digest(self, did: int) -> None:
+        def done(d):
+            if self.view is None or self.view.is_digests:  # else the person moved on while it loaded
+                self._show_digest(d)
 
-            for d in digests:
-                headline = d.headline or d.style
-                if len(headline) > 140:
-                    headline = headline[:140].rsplit(" ", 1)[0] + " …"
-                item = QListWidgetItem(f"{long_date(d.date)}\n{headline}")
-                item.setData(ID_ROLE, d.id)
-                item.setToolTip(f"{d.style}, {'extractive' if d.extractive else d.model or ''}")
-                self.digest_list.addItem(item)
-            self.view_title.setText(f"Digests — {len(digests)}")
-            if not digests:
-                item = QListWidgetItem("No digests yet. Use “Summarise today” to write one.")
-                item.setFlags(Qt.ItemFlag.NoItemFlags)
-                self.digest_list.addItem(item)
-                self.reader.show_placeholder("No digests yet.")
-                return
-            row = 0
-            if select is not None:
-                for i in range(self.digest_list.count()):
-                    if self.digest_list.item(i).data(ID_ROLE) == select:
-                        row = i
-            self.digest_list.setCurrentRow(row)
+        self.tasks.run(lambda: self.t.get_digest(did), on_done=done, context="opening the digest")
 
-        self.tasks.run(self.t.digests, on_done=done, context="loading digests")
-
-    @Slot(QListWidgetItem, QListWidgetItem)
-    def _on_digest_changed(self, current: QListWidgetItem | None, previous) -> None:
-        if current is None or current.data(ID_ROLE) is None:
-            return
-        did = current.data(ID_ROLE)
-        from ui.digest import digest_page
-
-        self.tasks.run(lambda: self.t.get_digest(did),
-                       on_done=lambda d: self._show_digest(d, digest_page(d, self.reader.palette())),
-                       context="opening the digest")
-
-    def _show_digest(self, d, page: str | None = None) -> None:
-        self.shown_digest = d
+    def _show_digest(self, d) -> None:
+        """Show a stored digest in the reading pane (File ▸ Export digest saves it)."""
         self.act_export_digest.setEnabled(d is not None)
-        if page is not None:
-            self.reader.show_html(page)
+        if d is not None:
+            self._leave_article()
+            self.reader.show_digest(d)
 
     def export_digest_dialog(self) -> None:
         d = self.shown_digest
@@ -1137,66 +1108,26 @@ class MainWindow(QMainWindow):
                        context="exporting the digest")
 
     def pull_model(self, name: str | list[str]) -> None:
-        """Download one Ollama model or several (one after the other, one job), with progress and
-        Cancel in the status bar."""
-        names = [name] if isinstance(name, str) else list(dict.fromkeys(name))
-        if not names or self._sync_task is not None or self._digest_task is not None:
-            return
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("%p%")
-        self.progress.show()
-        self.cancel_button.show()
-        label = " and ".join(names)
-        self.status_label.setText(f"Downloading {label}…")
+        """Download one Ollama model or several, as one job in the job bar."""
+        from ui.digest import pull_models
 
-        def work(task):
-            for n, model in enumerate(names):
-                def progress(done, total, status, n=n):
-                    task.progress(n, done, total, status)
-                    if task.cancelled():
-                        raise _Cancelled()
-
-                try:
-                    self.t.pull_model(model, on_progress=progress)
-                except _Cancelled:
-                    return False
-            return True
-
-        def progress(n, done, total, status):
-            if total:
-                self.progress.setRange(0, 1000)
-                self.progress.setValue(int(1000 * (done or 0) / total))
-            of = f" ({n + 1} of {len(names)})" if len(names) > 1 else ""
-            self.status_label.setText(f"Downloading {names[n]}{of}: {status}")
-
-        def finish(ok=None):
-            self._digest_task = None
-            self.end_progress()
-            if ok is True:
-                self.status_label.setText(f"{label} {'is' if len(names) == 1 else 'are'} installed. "
-                                          "“Summarise today” will use "
-                                          f"{'it' if len(names) == 1 else 'them'}.")
-            elif ok is False:
-                self.status_label.setText("Download cancelled.")
-
-        def failed(e):
-            finish()
-            self.status_label.setText("The download failed.")
-            return False
-
-        task = self.tasks.run(work, on_done=finish, on_error=failed, on_progress=progress, pass_task=True,
-                              context=f"downloading {label}")
-        self._digest_task = task  # one long job at a time: no digest or sync meanwhile
-        self._update_summarise()
-        self._active_progress_cancel = task.cancel.set
+        pull_models(self.t, self.tasks, self.jobs, name)
 
     def summarise_today(self, style: str | None = None) -> None:
         """Write a digest: `style` (default: Settings'), with the day and folders chosen in the
         Summarise menu."""
-        if self._digest_task is not None:
+        if self.jobs.busy:
             return
         from ui.digest import DigestPanel
 
-        panel = DigestPanel(self)
+        panel = DigestPanel(self.t, self.tasks, self.jobs, self.reader, self.prefs, self)
+        panel.finished.connect(self._digest_finished)
         self.digest_panel = panel
         panel.start(style=style, **self.summarise_menu.choices())
+
+    def _digest_finished(self, digest) -> None:
+        """A digest is written: list it and open it; then offer what fixes what went wrong."""
+        self.digest_panel.offer(self.message_bar, pull_model=self.pull_model,
+                                open_settings=lambda: self.settings_dialog(focus_host=True))
+        if digest is not None:
+            self.select_source(DIGESTS, select=digest.id)

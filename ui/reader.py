@@ -20,7 +20,6 @@ from PySide6.QtGui import QDesktopServices, QFont, QImage, QPalette, QTextDocume
 from PySide6.QtWidgets import QTextBrowser
 
 from app.errors import TidingsError
-from app.html import drop_leading_title, sanitize
 from app.models import Article
 from ui.theme import muted as muted_colour
 
@@ -52,6 +51,12 @@ def rewrite_images(body: str, images: dict[str, str]) -> str:
     return _IMG.sub(fix, body)
 
 
+def same_name(a: str, b: str) -> bool:
+    """'Rosemary Orchard' and 'rosemary orchard ' name the same person (the byline then adds nothing)."""
+    norm = lambda s: " ".join((s or "").casefold().split())  # noqa: E731
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
 def human_size(n: int | None) -> str:
     if not n:
         return ""
@@ -66,9 +71,11 @@ class ArticleView(QTextBrowser):
     #: a `tidings:article/ID` link was clicked
     article_link = Signal(int)
 
-    def __init__(self, image_path: Callable[[str], object] | None = None, parent=None):
+    def __init__(self, tidings, parent=None):
+        """`tidings`: the facade, for the cached images and the sanitised article body."""
         super().__init__(parent)
-        self._image_path = image_path
+        self.t = tidings
+        self._image_path = tidings.image_path
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_anchor)
@@ -141,12 +148,12 @@ class ArticleView(QTextBrowser):
         link = self.palette().color(QPalette.ColorRole.Link).name()
         text_colour = self.palette().color(QPalette.ColorRole.Text).name()
         e = html.escape
-        body = drop_leading_title(sanitize(a.content_html or a.summary or "", a.url), a.title)
+        body = self.t.article_body_html(a)
         if not body.strip() and a.text:
             body = "".join(f"<p>{e(p)}</p>" for p in a.text.split("\n\n") if p.strip())
         body = rewrite_images(body, a.images)
         meta = [e(a.feed_title)]
-        if a.authors:
+        if a.authors and not same_name(a.authors, a.feed_title):  # a blog whose author is its name
             meta.append(e(a.authors))
         meta.append(e(a.date.astimezone().strftime("%A %d %B %Y, %H:%M")))
         links = []
@@ -164,8 +171,10 @@ class ArticleView(QTextBrowser):
             title = f'<a href="{e(a.url, quote=True)}" style="text-decoration:none; color:{text_colour}">{title}</a>'
         return f"""<html><head><style>
             a {{ color: {link}; }}
-            h1 {{ font-size: x-large; margin-bottom: 4px; }}
-            .meta {{ color: {muted}; }}
+            h1 {{ font-size: x-large; margin-top: 0px; margin-bottom: 4px; }}
+            p, li {{ margin-top: 0px; margin-bottom: 12px; line-height: 135%; }}
+            blockquote, pre {{ line-height: 135%; }}
+            .meta {{ color: {muted}; margin-bottom: 4px; }}
             pre, code {{ font-family: monospace; }}
             blockquote {{ margin-left: 16px; }}
             </style></head><body>
@@ -173,7 +182,7 @@ class ArticleView(QTextBrowser):
             <p class="meta">{" · ".join(meta)}</p>
             <p class="meta">{" &nbsp;·&nbsp; ".join(links)}</p>
             <hr>
-            <div style="line-height: 140%">{body}</div>
+            {body}
             </body></html>"""
 
     # --- readable line length: centre a column of at most ~75 characters ------------------------

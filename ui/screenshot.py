@@ -35,12 +35,13 @@ def _quiet_platform_noise() -> None:
 def first_feed_key(model) -> str | None:
     """The first feed in the left pane's display order (depth first)."""
     from ui.models import KEY_ROLE
+    from ui.view import View
 
     def walk(parent):
         for r in range(model.rowCount(parent)):
             idx = model.index(r, 0, parent)
             key = idx.data(KEY_ROLE)
-            if key and key.startswith("feed:"):
+            if key and View.parse(key).is_feed:
                 return key
             found = walk(idx)
             if found:

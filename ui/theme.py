@@ -69,6 +69,16 @@ def apply_theme(app: QApplication, theme: str = "system") -> None:
     else:
         _set_scheme(hints, Qt.ColorScheme.Unknown)
         app.setPalette(_system_palette)
+    repolish(app)
+
+
+def repolish(app: QApplication) -> None:
+    """Widgets under a style sheet keep the palette they were polished with (panes stay white,
+    headers turn black on dark): setting the sheet again re-polishes every widget in the new one."""
+    sheet = app.styleSheet()
+    if sheet:
+        app.setStyleSheet("")
+        app.setStyleSheet(sheet)
 
 
 def _set_scheme(hints, scheme) -> None:
