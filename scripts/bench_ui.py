@@ -219,6 +219,9 @@ def child_queries(store: str) -> dict:
         "feeds_ms_median": timed(t.feeds),
         "all_unread_ids_ms_median": timed(lambda: t.article_ids(ArticleQuery(unread=True)), 5),
         "today_ids_ms_median": timed(lambda: t.article_ids(t.today_query())),
+        # what a feed switch asks the store: the feed's ids, then the first block of rows
+        "feed_ids_and_200_rows_ms_median": timed(
+            lambda: t.article_rows(t.article_ids(ArticleQuery(feed_id=2500))[:200])),
         "search_rare_word_ms_median": timed(lambda: t.search("zyzzogeton")),
         "search_rare_and_common_ms_median": timed(lambda: t.search("market zyzzogeton")),
         "search_common_prefix_ms_median": timed(lambda: t.search("counc")),
