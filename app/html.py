@@ -58,7 +58,7 @@ def sanitize(fragment: str | None, base_url: str | None = None) -> str:
     fragment = bound_html(_valid_text(fragment))
     if base_url:
         fragment = _absolutize(fragment, base_url)
-    return _CLEANER.clean(close_raw_text(fragment))
+    return _drop_empty(_CLEANER.clean(close_raw_text(fragment)))
 
 
 def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> str:
@@ -67,7 +67,19 @@ def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> st
         return ""
     if base_url:
         fragment = _absolutize_reference(fragment, base_url)
-    return nh3.clean(close_raw_text(fragment), **_POLICY)
+    return _drop_empty(nh3.clean(close_raw_text(fragment), **_POLICY))
+
+
+# Empty paragraphs and runs of line breaks (Blogger's "</p><p> </p><p> </p>" around an embed, or
+# "<br><br><br><br>") show as a screenful of nothing; on the sanitiser's own output (well-formed,
+# so a regex is safe), only when a cheap look finds one.
+_EMPTY = re.compile(r"<p>(?:\s|&nbsp;|\xa0|<br>)*</p>|(?:<br>){3,}")
+
+
+def _drop_empty(html: str) -> str:
+    if "<p></p>" not in html and "<p> " not in html and "<p>&nbsp;" not in html and "<br><br><br>" not in html:
+        return html
+    return _EMPTY.sub(lambda m: "" if m.group(0).startswith("<p>") else "<br><br>", html)
 
 
 # --- raw-text elements --------------------------------------------------------------------------------
