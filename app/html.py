@@ -60,8 +60,8 @@ def sanitize(fragment: str | None, base_url: str | None = None) -> str:
         # After nh3, whose output is regular (lower-case attributes, double quotes, `"` escaped
         # inside values): one C-speed scan finds the relative href/src values, where before it a
         # Python pass over every attribute of the raw markup cost as much as nh3 itself.
-        return _absolutize_clean(_CLEANER.clean(close_raw_text(fragment, base_url)), base_url)
-    return _CLEANER.clean(close_raw_text(fragment))
+        return _drop_empty(_absolutize_clean(_CLEANER.clean(close_raw_text(fragment, base_url)), base_url))
+    return _drop_empty(_CLEANER.clean(close_raw_text(fragment)))
 
 
 def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> str:
@@ -70,7 +70,19 @@ def _sanitize_reference(fragment: str | None, base_url: str | None = None) -> st
         return ""
     if base_url:
         fragment = _absolutize_reference(fragment, base_url)
-    return nh3.clean(close_raw_text(fragment), **_POLICY)
+    return _drop_empty(nh3.clean(close_raw_text(fragment), **_POLICY))
+
+
+# Empty paragraphs and runs of line breaks (Blogger's "</p><p> </p><p> </p>" around an embed, or
+# "<br><br><br><br>") show as a screenful of nothing; on the sanitiser's own output (well-formed,
+# so a regex is safe), only when a cheap look finds one.
+_EMPTY = re.compile(r"<p>(?:\s|&nbsp;|\xa0|<br>)*</p>|(?:<br>){3,}")
+
+
+def _drop_empty(html: str) -> str:
+    if "<p></p>" not in html and "<p> " not in html and "<p>&nbsp;" not in html and "<br><br><br>" not in html:
+        return html
+    return _EMPTY.sub(lambda m: "" if m.group(0).startswith("<p>") else "<br><br>", html)
 
 
 # --- raw-text elements --------------------------------------------------------------------------------
@@ -121,7 +133,7 @@ def close_raw_text(fragment: str, base_url: str | None = None) -> str:
     resolves a relative embedded address (links are made absolute after this). Linear time:
     each end tag is looked for once, and a tag after the last end tag of its name is known unclosed."""
     low = fragment.lower()
-    if len(low) != len(fragment) or not any(("<" + n) in low for n in _RAW_TEXT_NAMES):
+    if len(low) != len(fragment) or _RAW_OPEN.search(low) is None:  # one regex pass: ~3x cheaper than ten `in`s
         return fragment  # (a lower case of another length cannot happen in tags: nothing to fix there)
     last = {n: low.rfind("</" + n) for n in _RAW_TEXT_NAMES}
     out: list[str] = []

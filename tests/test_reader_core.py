@@ -174,3 +174,10 @@ def test_many_figures_on_a_hostile_page_stay_bounded():
     got = extract(page, "https://h.example/a", "text/html")
     assert time.monotonic() - started < 15
     assert got is not None and got[1].count("<figcaption>") <= 60
+
+
+def test_empty_paragraphs_and_runs_of_breaks_do_not_fill_the_screen():
+    out = sanitize("<p>a</p><p> </p><p>&nbsp;</p><p><br></p>b<br><br><br><br>c<pre>x\n\n\ny</pre>")
+    assert out == "<p>a</p>b<br><br>c<pre>x\n\n\ny</pre>"
+    blogger = sanitize(BLOGGER)
+    assert "<p></p>" not in blogger and "<p> </p>" not in blogger

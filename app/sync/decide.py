@@ -11,6 +11,7 @@ processes data"). The store writes what these decide; the engine fetches what th
     images_to_fetch(urls, cached, limit) which of an article's images to download, which are known
     is_permanent(error)                  will asking again for a page or an image never help?
     retry_at(attempts, now, permanent)   when to ask again for a page or an image that failed, or give up
+    gave_up(reason, attempts, permanent) the words kept on an article whose page was given up
     is_offline(answered, unreachable)    did this run find the machine offline (then nothing is recorded)?
     icon_due(checked, now)               is the feed's icon worth looking for now?
 """

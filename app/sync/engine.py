@@ -11,6 +11,10 @@
 - Each store write is one short transaction; none is held across network I/O. A feed's entries
   are saved before its ETag/Last-Modified, so a sync killed in between refetches (never misses)
   them, and pending full text / images are flags in the store that the next sync picks up.
+- Offline: a feed whose host could not be reached at all is recorded at the end of the run, and
+  not at all when no server answered and several hosts were unreached (SyncReport.offline). Pages
+  and images that fail wait out a growing back-off (decide.retry_at); feed icons are looked for
+  after every feed is done, within ICON_BUDGET.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Offline extras, per feed, after its entries are stored: the article page's main text for
-teaser entries (trafilatura), the images an article shows, and the feed's icon, into a local cache.
+teaser entries (trafilatura, with the page's figures and captions put back: keep_figures), the
+images an article shows, and the feed's icon, into a local cache.
 
 Network work runs on the event loop (same client, caps and timeouts as feeds); CPU work
 (extraction) and store writes run in the sync's single worker thread.
