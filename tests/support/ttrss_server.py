@@ -19,6 +19,7 @@ tests put feeds and entries into its Postgres tables directly, as its updater wo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pwd
@@ -33,7 +34,8 @@ from pathlib import Path
 TTRSS_WWW = Path("/usr/share/tt-rss/www")
 TTRSS_SCHEMA = Path("/usr/share/tt-rss/schema/ttrss_schema_pgsql.sql")
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/usr/lib/postgresql/15/bin"))
-PASSWORD = "password"  # the schema's admin user: SHA1 of "password"
+PASSWORD = "correct-horse-7f3a"  # set on the schema's admin user (distinct: tests look for it in files)
+PASSWORD_HASH = "SHA1:" + hashlib.sha1(PASSWORD.encode()).hexdigest()
 
 
 def missing() -> str | None:
@@ -91,7 +93,7 @@ class TtrssServer:
         self.psql("CREATE DATABASE ttrss", db="postgres")
         self._as_user([str(PG_BIN / "psql"), "-q", "-h", str(self.root / "sock"), "-p", str(self.pg_port),
                        "-U", "postgres", "-d", "ttrss", "-v", "ON_ERROR_STOP=1", "-f", str(TTRSS_SCHEMA)], check=True)
-        self.enable_api(True)
+        self.reset()
         self._make_www()
         self.start_php()
         return self
@@ -143,8 +145,8 @@ class TtrssServer:
     def reset(self) -> None:
         """A clean account: no feeds, categories or articles; the API on; the password back."""
         self.psql("DELETE FROM ttrss_user_entries; DELETE FROM ttrss_entries; DELETE FROM ttrss_feeds; "
-                  "DELETE FROM ttrss_feed_categories; UPDATE ttrss_users SET pwd_hash = "
-                  "'SHA1:5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8', salt = '' WHERE login = 'admin'")
+                  "DELETE FROM ttrss_feed_categories; "
+                  f"UPDATE ttrss_users SET pwd_hash = '{PASSWORD_HASH}', salt = '' WHERE login = 'admin'")
         self.enable_api(True)
 
     def enable_api(self, on: bool) -> None:
