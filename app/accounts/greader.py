@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from app.accounts.base import AccountClient
 from app.errors import ApiDisabled, ChangeRefused, ServerRefused, ServerUnreachable, WrongPassword
@@ -54,7 +55,7 @@ class GReaderClient(AccountClient):
         super().__init__(*a, **kw)
         self._auth: str | None = None
         self._token: str | None = None
-        self._server_time: int | None = None
+        self._has_stream_contents = True
 
     def normalise_id(self, remote_id: str) -> str:
         return long_id(remote_id)
@@ -98,8 +99,9 @@ class GReaderClient(AccountClient):
                                                  headers={"Authorization": f"GoogleLogin auth={self._auth}"}),
                                       "the edit token").text.strip()
         resp = self._send("POST", self._url(path), params={"output": "json"} if want_json else None,
-                          data=[*data, ("T", self._token)],
-                          headers={"Authorization": f"GoogleLogin auth={self._auth}"})
+                          content=urlencode([*data, ("T", self._token)]),  # repeated i / a: a list, not a dict
+                          headers={"Authorization": f"GoogleLogin auth={self._auth}",
+                                   "Content-Type": "application/x-www-form-urlencoded"})
         if resp.status_code == 400 and not want_json:
             raise ChangeRefused(f"{self.server} refused the change ({path.rsplit('/', 1)[-1]}: HTTP 400).")
         self._check(resp, path)
@@ -163,11 +165,16 @@ class GReaderClient(AccountClient):
 
     def items(self, ids: Sequence[str]) -> Iterator[list[RemoteItem]]:
         wanted = {long_id(i) for i in ids}
-        if len(wanted) >= BULK:  # a first sync: the unread list in pages, with continuation
+        if len(wanted) >= BULK and self._has_stream_contents:  # a first sync: the unread list in pages
             cont = None
             while wanted:
                 extra = {"c": cont} if cont else {}
-                data = self._get(f"reader/api/0/stream/contents/{READING_LIST}", xt=READ, n=CONTENTS_PAGE, **extra)
+                try:
+                    data = self._get(f"reader/api/0/stream/contents/{READING_LIST}", xt=READ, n=CONTENTS_PAGE,
+                                     **extra)
+                except ServerRefused:  # Miniflux has no stream/contents: ask by id below
+                    self._has_stream_contents = False
+                    break
                 page = [it for it in map(self._item, data.get("items") or []) if it.remote_id in wanted]
                 wanted -= {it.remote_id for it in page}
                 if page:
