@@ -134,7 +134,8 @@ class ChangeRefused(AccountError):
 
 class NoKeyring(AccountError):
     hint = ("Install and unlock a keyring (GNOME Keyring, KWallet, the Windows or macOS one), or allow "
-            "Tidings to keep the password in a file only you can read (--password-file / the check box in Settings).")
+            "Tidings to keep the password in a file only you can read (`tidings account add --allow-password-file`, "
+            "or the check box in Settings → Accounts).")
 
 
 class LLMError(TidingsError):

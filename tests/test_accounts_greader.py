@@ -8,6 +8,7 @@ import pytest
 from app.accounts.greader import GReaderClient, long_id
 from app.errors import ApiDisabled, ServerRefused, ServerUnreachable, WrongPassword
 from tests.support.accounts import MemoryKeyring, open_tidings
+from tests.feedserver import feed_server  # noqa: F401 - fixture
 from tests.support.greader_standin import GReaderStandin, parse_item_id
 
 
@@ -151,3 +152,19 @@ def test_server_gone_mid_sync(t, gr):
 def test_wrong_address_is_said(t, gr):
     with pytest.raises(ServerRefused):
         GReaderClient(gr.url + "/nothing-here", gr.user, gr.password).login()
+
+
+def test_tidings_fetches_full_text_of_synced_articles_itself_and_sync_covers_accounts(t, gr, feed_server):
+    page = ("<html><head><title>Long read</title></head><body><article><h1>Long read</h1>"
+            + "".join(f"<p>Paragraph {i} of the whole article, which the feed only teased.</p>" for i in range(30))
+            + "</article></body></html>")
+    feed_server.route("/story.html", body=page, content_type="text/html; charset=utf-8")
+    feed = gr.add_feed("https://example.org/n.xml", "News")
+    [eid] = gr.add_entries(feed, 1)
+    gr.entries[eid].link = feed_server.url("/story.html")
+    add(t, gr)
+    report = t.sync()  # the ordinary sync: accounts first, then every feed's extras
+    [a] = t.articles()
+    assert "Paragraph 29 of the whole article" in a.text
+    assert feed_server.hits("/story.html") == 1
+    assert not any(r.status == "error" for r in report.results)
