@@ -122,7 +122,7 @@ def test_a_refused_change_is_kept_and_said(t, gr):
     report = t.sync_account(a.id, extras=False)
     assert report.rejected == 1
     [c] = t.account_changes(a.id, rejected=True)
-    assert c.action == "move" and "refused the change" in c.error
+    assert c.action == "move" and "refused to move the feed to “Elsewhere”" in c.error
     assert t.account(a.id).rejected == 1
     assert t.retry_account_changes(a.id) == 1 and t.account(a.id).pending == 1
 

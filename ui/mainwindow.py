@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from app.errors import TidingsError
 from app.models import ArticleQuery
 from app.resources import resource_path
+from ui.accounts import AccountsSection
 from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
 from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
 from ui.reader import ArticleView
@@ -1034,6 +1035,9 @@ class MainWindow(QMainWindow):
     def settings_dialog(self, focus_host: bool = False) -> SettingsDialog:
         dlg = SettingsDialog(self.prefs, self, styles=self.summarise_menu.styles)
         dlg.accepted.connect(lambda: self.apply_settings(dlg.values()))
+        dlg.accounts = AccountsSection(self.t, self.tasks, dlg)  # Settings → Accounts (ui/accounts.py)
+        dlg.form.insertRow(dlg.form.rowCount() - 1, dlg.accounts)
+        dlg.accounts.changed.connect(self.refresh_feeds)
         # styles are files, models need Ollama (slow or absent): ask in the background, ignore "not running"
         self.tasks.run(self.t.digest_styles, on_done=dlg.set_styles, on_error=lambda e: isinstance(e, TidingsError),
                        context="listing digest styles")

@@ -93,7 +93,7 @@ class GReaderClient(AccountClient):
             raise ServerRefused(f"{self.server} does not offer {path}.")
         return data
 
-    def _post(self, path: str, data: list[tuple[str, str]], *, want_json: bool = False):
+    def _post(self, path: str, data: list[tuple[str, str]], *, want_json: bool = False, what: str = "the change"):
         if self._token is None:
             self._token = self._check(self._send("GET", self._url("reader/api/0/token"),
                                                  headers={"Authorization": f"GoogleLogin auth={self._auth}"}),
@@ -103,7 +103,7 @@ class GReaderClient(AccountClient):
                           headers={"Authorization": f"GoogleLogin auth={self._auth}",
                                    "Content-Type": "application/x-www-form-urlencoded"})
         if resp.status_code == 400 and not want_json:
-            raise ChangeRefused(f"{self.server} refused the change ({path.rsplit('/', 1)[-1]}: HTTP 400).")
+            raise ChangeRefused(f"{self.server} refused {what} (HTTP 400): the feed or article may be gone there.")
         self._check(resp, path)
         return self._json(resp) if want_json else resp.text
 
@@ -203,7 +203,9 @@ class GReaderClient(AccountClient):
         ids = list(ids)
         for start in range(0, len(ids), self.batch):
             chunk = ids[start:start + self.batch]
-            self._post("reader/api/0/edit-tag", [("i", i) for i in chunk] + [("a" if add else "r", tag)])
+            self._post("reader/api/0/edit-tag", [("i", i) for i in chunk] + [("a" if add else "r", tag)],
+                       what={(READ, True): "to mark articles read", (READ, False): "to mark articles unread",
+                             (STARRED, True): "to star articles", (STARRED, False): "to unstar articles"}[(tag, add)])
 
     def set_read(self, ids: Sequence[str], read: bool) -> None:
         self._edit_tag(ids, READ, read)
@@ -215,15 +217,16 @@ class GReaderClient(AccountClient):
         data = [("ac", "subscribe"), ("s", "feed/" + url)]
         if folder:
             data.append(("a", "user/-/label/" + folder))
-        self._post("reader/api/0/subscription/edit", data)
+        self._post("reader/api/0/subscription/edit", data, what=f"to subscribe to {url}")
         return None
 
     def unsubscribe(self, remote_id: str) -> None:
-        self._post("reader/api/0/subscription/edit", [("ac", "unsubscribe"), ("s", remote_id)])
+        self._post("reader/api/0/subscription/edit", [("ac", "unsubscribe"), ("s", remote_id)],
+                   what="to unsubscribe")
 
     def move(self, remote_id: str, folder: str | None) -> None:
         if not folder:
             raise ChangeRefused("The Google Reader API can move a feed into a folder, not out of every folder.",
                                 "Move it into a folder, or do it on the server's own page.")
         self._post("reader/api/0/subscription/edit", [("ac", "edit"), ("s", remote_id),
-                                                      ("a", "user/-/label/" + folder)])
+                                                      ("a", "user/-/label/" + folder)], what=f"to move the feed to “{folder}”")
