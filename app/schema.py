@@ -209,6 +209,11 @@ MIGRATIONS: dict[int, str] = {
         INSERT INTO account_changes (account_id, action, remote_id, feed_id, url)
             VALUES (old.account_id, 'unsubscribe', old.remote_id, old.id, old.url);
     END;
+    -- unsubscribed before the server heard of it: nothing to send, not even the subscription
+    CREATE TRIGGER account_feed_unsubscribe_pending AFTER DELETE ON feeds
+        WHEN old.account_id IS NOT NULL AND old.remote_id IS NULL BEGIN
+        DELETE FROM account_changes WHERE feed_id = old.id AND action IN ('subscribe', 'move');
+    END;
     """,
 }
 

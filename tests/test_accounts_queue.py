@@ -171,3 +171,13 @@ def test_migration_upgrades_an_existing_library(tmp_path):
     with Tidings(tmp_path) as t:
         [f] = t.feeds()
         assert f.account_id is None and f.url == "https://example.org/x" and t.accounts() == []
+
+
+def test_unsubscribing_before_the_server_heard_of_it_sends_nothing(tmp_path):
+    with Tidings(tmp_path) as t:
+        aid = t.store.add_account("greader", "x", "http://127.0.0.1:9", "u", now=NOW)
+        f = t.account_subscribe(aid, "https://example.org/new.xml", folder="A")
+        t.move_feed(f.id, "B")
+        assert [c.action for c in t.account_changes(aid)] == ["subscribe", "move"]
+        t.remove_feed(f.id)
+        assert t.account_changes(aid) == []
