@@ -884,8 +884,7 @@ class Store:
                            (f.title or row["title"], folder, f.site_url, row["id"]))
             listed = {f.remote_id for f in remote}
             gone = [r["id"] for rid, r in by_remote.items() if rid not in listed]
-            for chunk in _chunks(gone, BATCH):
-                db.execute(f"UPDATE feeds SET remote_id = NULL WHERE id IN ({_qs(chunk)})", chunk)
+            for chunk in _chunks(gone, BATCH):  # the unsubscribes this queues are dropped by _mirror
                 db.execute(f"DELETE FROM feeds WHERE id IN ({_qs(chunk)})", chunk)
             return out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import httpx
 
@@ -32,6 +32,7 @@ class AccountClient(ABC):
         self.username = username
         self._password = password
         self.requests = 0
+        self.on_listing: Callable[[int], None] | None = None  # ids listed so far, for the progress line
         self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=10.0),
                                   follow_redirects=True, headers={"User-Agent": "Tidings (feed reader)"})
 

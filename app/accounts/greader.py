@@ -148,6 +148,8 @@ class GReaderClient(AccountClient):
             cont = data.get("continuation")
             if not cont or not data.get("itemRefs"):
                 return ids
+            if self.on_listing is not None:
+                self.on_listing(len(ids))
 
     def unread_ids(self) -> set[str]:
         return self._ids(READING_LIST, xt=READ)

@@ -97,6 +97,8 @@ class TtrssClient(AccountClient):
             if len(page) < PAGE:
                 return ids
             skip += len(page)
+            if self.on_listing is not None:
+                self.on_listing(len(ids))
 
     def unread_ids(self) -> set[str]:
         return self._ids(ALL_ARTICLES, "unread")

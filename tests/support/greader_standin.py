@@ -105,6 +105,7 @@ class GReaderStandin:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        self._httpd.handle_error = lambda request, address: None  # a client that hung up (fail_after)
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 
