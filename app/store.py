@@ -858,7 +858,7 @@ class Store:
             rows = db.execute("SELECT id, url, remote_id, title, folder FROM feeds WHERE account_id = ?",
                               (account_id,)).fetchall()
             by_remote = {r["remote_id"]: r for r in rows if r["remote_id"] is not None}
-            pending_by_url = {_account_url(r["url"]): r for r in rows if r["remote_id"] is None}
+            pending_by_url = {feed_url_of(r["url"]): r for r in rows if r["remote_id"] is None}
             moving = {r[0] for r in db.execute("SELECT feed_id FROM account_changes WHERE account_id = ? "
                                                "AND action = 'move'", (account_id,))}
             out: dict[str, int] = {}
@@ -1010,8 +1010,8 @@ def fts_query(text: str) -> str:
 def _feed(r: sqlite3.Row) -> Feed:
     return Feed(
         id=r["id"],
-        url=_account_url(r["url"]) if r["account_id"] else r["url"],
-        title=r["user_title"] or r["title"] or _account_url(r["url"]),
+        url=feed_url_of(r["url"]) if r["account_id"] else r["url"],
+        title=r["user_title"] or r["title"] or feed_url_of(r["url"]),
         site_url=r["site_url"],
         folder=r["folder"],
         unread=r["unread"],
@@ -1062,11 +1062,12 @@ def _digest(r: sqlite3.Row) -> Digest:
 
 def account_feed_url(url: str, account_id: int) -> str:
     """How an account feed's address is stored: feeds.url is unique, and the same feed may be in the
-    local library and in accounts, so each account's copy carries a marker that `_account_url` drops."""
+    local library and in accounts, so each account's copy carries a marker that `feed_url_of` drops."""
     return f"{url}#tidings-account-{account_id}"
 
 
-def _account_url(stored: str) -> str:
+def feed_url_of(stored: str) -> str:
+    """A feed address as stored (feeds.url) -> the address itself (without the account marker)."""
     head, sep, tail = stored.rpartition("#tidings-account-")
     return head if sep and tail.isdigit() else stored
 

@@ -25,7 +25,7 @@ from app import html
 from app.accounts.base import AccountClient
 from app.errors import AccountError, ChangeRefused, NotFound
 from app.models import Account, AccountChange, AccountProgress, AccountSyncReport, ParsedEntry, ParsedFeed
-from app.store import _account_url
+from app.store import feed_url_of
 from app.sync.parse import prepare
 
 ARTICLE_ACTIONS = {"read", "unread", "star", "unstar"}
@@ -153,7 +153,7 @@ def send_queue(store, account_id: int, client: AccountClient, report: AccountSyn
 
 def _send_feed_change(store, client: AccountClient, c: AccountChange) -> None:
     if c.action == "subscribe":
-        client.subscribe(_account_url(c.url or ""), c.folder or None)
+        client.subscribe(feed_url_of(c.url or ""), c.folder or None)
     elif c.action == "unsubscribe":
         if c.remote_id:
             client.unsubscribe(c.remote_id)
