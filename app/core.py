@@ -233,16 +233,19 @@ class Tidings:
 
     def sync(self, feed_ids: Sequence[int] | None = None, *,
              on_progress: Callable[[FeedResult, int, int], None] | None = None,
-             cancel: threading.Event | None = None, automatic: bool = False) -> SyncReport:
+             cancel: threading.Event | None = None, automatic: bool = False,
+             on_account_progress: Callable | None = None) -> SyncReport:
         """Fetch, parse and store every feed (or just `feed_ids`), then the offline extras
         (full text, images). Per-feed failures are recorded on the feed, never raised.
 
         An `automatic` (timed) sync skips feeds backing off after errors; one a person asked for
-        retries them, since the network may just be back. A server's Retry-After always holds."""
+        retries them, since the network may just be back. A server's Retry-After always holds.
+        Server accounts (app/accounts/) sync first, each in its own failure boundary (its error is
+        recorded on it); `on_account_progress(AccountProgress)` follows them."""
         from app.sync import Syncer
 
         if feed_ids is None and self.store.accounts():  # server accounts first; their extras come below
-            self.sync_accounts(cancel=cancel, extras=False)
+            self.sync_accounts(cancel=cancel, extras=False, on_progress=on_account_progress)  # AccountProgress
         if feed_ids is None and not automatic:
             feed_ids = [f.id for f in self.store.feeds_to_sync(None, self.now(), honour_backoff=False)]
 

@@ -163,7 +163,9 @@ def test_tidings_fetches_full_text_of_synced_articles_itself_and_sync_covers_acc
     [eid] = gr.add_entries(feed, 1)
     gr.entries[eid].link = feed_server.url("/story.html")
     add(t, gr)
-    report = t.sync()  # the ordinary sync: accounts first, then every feed's extras
+    seen = []
+    report = t.sync(on_account_progress=seen.append)  # the ordinary sync: accounts first, then every feed's extras
+    assert seen[0].stage == "login" and seen[-1].stage == "done"
     [a] = t.articles()
     assert "Paragraph 29 of the whole article" in a.text
     assert feed_server.hits("/story.html") == 1
