@@ -43,6 +43,8 @@ class AccountsSection(QGroupBox):
         self.tasks = tasks
         self._sync_task = None
         self.accounts = []
+        self._refused: dict[int, list] = {}  # account id -> its refused changes
+        self.sync_events: list = []  # the last sync's AccountProgress, in order
         layout = QVBoxLayout(self)
         intro = QLabel("The local library is always here. An account adds the feeds, folders, read and "
                        "starred state of a server you use elsewhere (Tiny Tiny RSS, FreshRSS, Miniflux, …).")
@@ -126,7 +128,7 @@ class AccountsSection(QGroupBox):
         busy = self._sync_task is not None
         for b in (self.sync_button, self.remove_button):
             b.setEnabled(a is not None and not busy)
-        refused = self._refused.get(a.id, []) if a else [] if hasattr(self, "_refused") else []
+        refused = self._refused.get(a.id, []) if a else []
         self.retry_button.setEnabled(bool(refused) and not busy)
         self.drop_button.setEnabled(bool(refused) and not busy)
         self.refused.clear()
@@ -156,7 +158,7 @@ class AccountsSection(QGroupBox):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.status.setText("Syncing…")
-        self.sync_events: list = []
+        self.sync_events = []
 
         def work(task):
             return self.t.sync_account(a_id, on_progress=task.progress, cancel=task.cancel)
