@@ -66,3 +66,28 @@ def test_add_sync_refused_and_remove_from_settings(qtbot, ui_tidings, open_windo
     qtbot.waitUntil(lambda: w.tasks.active == 0 and not section.accounts, timeout=10000)
     assert ui_tidings.accounts() == [] and ui_tidings.feeds() == []
     dlg.reject()
+
+
+def test_without_a_keyring_the_dialog_says_so_and_offers_the_file(qtbot, ui_tidings, open_window, gr):
+    import stat
+
+    if ui_tidings.credentials.has_keyring():
+        pytest.skip("this machine has an OS keyring")
+    w = open_window()
+    section = w.settings_dialog().accounts
+    add = section.open_add_dialog()
+    assert add.allow_file.isVisible() and not add.allow_file.isChecked()
+    add.kind.setCurrentIndex(add.kind.findData("greader"))
+    add.server.setText(gr.url)
+    add.username.setText(gr.user)
+    add.password.setText(gr.password)
+    add.submit()
+    qtbot.waitUntil(lambda: add.error.isVisible(), timeout=10000)
+    assert "no keyring" in add.error.text() and ui_tidings.accounts() == []
+    add.allow_file.setChecked(True)
+    add.submit()
+    qtbot.waitUntil(lambda: not add.isVisible(), timeout=10000)
+    qtbot.waitUntil(lambda: section._sync_task is None and w.tasks.active == 0, timeout=30000)
+    assert len(ui_tidings.accounts()) == 1
+    path = ui_tidings.data_dir / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
