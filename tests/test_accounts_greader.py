@@ -170,3 +170,29 @@ def test_tidings_fetches_full_text_of_synced_articles_itself_and_sync_covers_acc
     assert "Paragraph 29 of the whole article" in a.text
     assert feed_server.hits("/story.html") == 1
     assert not any(r.status == "error" for r in report.results)
+
+
+def test_answers_of_the_wrong_shape_or_size_are_said_not_crashed(t, gr, monkeypatch):
+    from app.accounts import base
+
+    gr.add_feed("https://example.org/n.xml", "News")
+    a = add(t, gr)
+    real = gr._route
+
+    def odd(h, method, sub, form, body_form):
+        if sub.endswith("subscription/list"):
+            return 200, {"subscriptions": [{"title": "no id"}]}, "application/json"
+        return real(h, method, sub, form, body_form)
+
+    monkeypatch.setattr(gr, "_route", odd)
+    with pytest.raises(ServerRefused) as e:
+        t.sync_account(a.id, extras=False)
+    assert "does not understand" in str(e.value) and "does not understand" in t.account(a.id).last_error
+    monkeypatch.setattr(gr, "_route", real)
+    monkeypatch.setattr(base, "MAX_BYTES", 1000)
+    gr.add_entries(1, 50)
+    with pytest.raises(ServerRefused) as e:
+        t.sync_account(a.id, extras=False)
+    assert "more than 0 MB" in str(e.value) or "stopped reading" in str(e.value)
+    monkeypatch.setattr(base, "MAX_BYTES", 64 * 2**20)
+    assert t.sync_account(a.id, extras=False).new == 50

@@ -9,6 +9,7 @@ something answers but not as the API should. It never puts the password in an er
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 
@@ -18,6 +19,8 @@ from app.errors import ServerRefused, ServerUnreachable
 from app.models import RemoteFeed, RemoteItem
 
 log = logging.getLogger(__name__)
+MAX_BYTES = 64 * 2**20  # one API answer (500 items with content are a few MB)
+DEADLINE = 120.0  # seconds for one answer, however it trickles
 
 
 class AccountClient(ABC):
@@ -102,9 +105,21 @@ class AccountClient(ABC):
     # --- HTTP -------------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, **kw) -> httpx.Response:
+        """One request, its answer read whole but at most MAX_BYTES and DEADLINE seconds."""
         self.requests += 1
+        deadline = time.monotonic() + DEADLINE
         try:
-            resp = self._http.request(method, url, **kw)
+            with self._http.stream(method, url, **kw) as streamed:
+                body = bytearray()
+                for chunk in streamed.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_BYTES:
+                        raise ServerRefused(f"{self.server} sent more than {MAX_BYTES // 2**20} MB in one answer; "
+                                            "Tidings stopped reading.")
+                    if time.monotonic() > deadline:
+                        raise ServerUnreachable(f"{self.server} is sending its answer too slowly (over {DEADLINE} s).")
+            resp = httpx.Response(streamed.status_code, headers=streamed.headers, content=bytes(body),
+                                  request=streamed.request)
         except httpx.TimeoutException as e:
             raise ServerUnreachable(f"{self.server} stopped answering (timed out).") from e
         except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as e:

@@ -16,6 +16,7 @@ Each store write is one short transaction; none is held across a request.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,11 +24,12 @@ from datetime import datetime
 
 from app import html
 from app.accounts.base import AccountClient
-from app.errors import AccountError, ChangeRefused, NotFound
+from app.errors import AccountError, ChangeRefused, NotFound, ServerRefused
 from app.models import Account, AccountChange, AccountProgress, AccountSyncReport, ParsedEntry, ParsedFeed
 from app.store import feed_url_of
 from app.sync.parse import prepare
 
+log = logging.getLogger(__name__)
 ARTICLE_ACTIONS = {"read", "unread", "star", "unstar"}
 Progress = Callable[[AccountProgress], None]
 
@@ -81,6 +83,13 @@ def sync_account(store, account: Account, client: AccountClient, *, clock: Calla
         store.record_account_sync(account.id, now=clock(), state=state)
         progress("done", report.new, report.new, "Up to date")
         return report
+    except (KeyError, TypeError, AttributeError, ValueError) as e:  # an answer of a shape nobody expected
+        log.exception("account %s: an unexpected answer from %s", account.id, account.server)
+        err = ServerRefused(f"{account.server} answered in a way Tidings does not understand ({type(e).__name__}).",
+                            "Check that the address and server type are right; details are in the log.")
+        report.error = str(err)
+        store.record_account_sync(account.id, now=clock(), error=str(err))
+        raise err from e
     except AccountError as e:
         report.error = str(e)
         store.record_account_sync(account.id, now=clock(), error=str(e))
