@@ -140,8 +140,10 @@ def test_offline_queue_survives_a_restart_and_a_server_that_is_down(tmp_path, ke
 
 def test_server_down_mid_sync_keeps_what_came_and_resumes(t, ttrss):
     feed = ttrss.add_feed("https://example.org/a.xml", "A")
-    ttrss.add_entries(feed, 500)
+    ttrss.add_entries(feed, 1)
     a = add(t, ttrss)
+    t.sync_account(a.id, extras=False)
+    ttrss.add_entries(feed, 500, prefix="Later")  # a later sync: ids since the cursor, then getArticle
 
     def stop_after_first_batch(p):
         if p.stage == "articles" and p.done:
@@ -150,10 +152,31 @@ def test_server_down_mid_sync_keeps_what_came_and_resumes(t, ttrss):
     with pytest.raises(ServerUnreachable):
         t.sync_account(a.id, on_progress=stop_after_first_batch, extras=False)
     got = len(t.article_ids(ArticleQuery()))
-    assert 0 < got < 500
+    assert 1 < got < 501
     ttrss.start_php()
     report = t.sync_account(a.id, extras=False)
-    assert report.new == 500 - got and len(t.article_ids(ArticleQuery())) == 500
+    assert report.new == 501 - got and len(t.article_ids(ArticleQuery())) == 501
+
+
+def test_server_down_during_the_first_listing(t, ttrss):
+    """The first sync lists the unread with their content, 200 a page; the server goes away after
+    the first page: the sync says so, and the next one starts over and completes."""
+    feed = ttrss.add_feed("https://example.org/a.xml", "A")
+    ttrss.add_entries(feed, 450)
+    a = add(t, ttrss)
+    listed = []
+
+    def stop_after_first_page(p):
+        if p.stage == "state" and p.done:
+            listed.append(p.done)
+            ttrss.stop_php()
+
+    with pytest.raises(ServerUnreachable):
+        t.sync_account(a.id, on_progress=stop_after_first_page, extras=False)
+    assert listed == [200] and "cannot reach" in t.account(a.id).last_error
+    ttrss.start_php()
+    report = t.sync_account(a.id, extras=False)
+    assert report.new == 450 and report.requests < 15  # 3 pages with content, no getArticle
 
 
 def test_wrong_password_and_disabled_api_are_said_plainly(t, ttrss):

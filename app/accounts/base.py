@@ -57,6 +57,10 @@ class AccountClient(ABC):
     def login(self) -> None:
         """Check the credentials (WrongPassword, ApiDisabled, ServerUnreachable, ServerRefused)."""
 
+    def begin(self, state: dict) -> None:
+        """Before the id listings: the cursor `new_ids` will get ({} at the first sync), for a
+        protocol that can list the first sync's items with their content at once."""
+
     @abstractmethod
     def feeds(self) -> list[RemoteFeed]:
         """Every subscription, with its folder."""

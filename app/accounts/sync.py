@@ -60,13 +60,15 @@ def sync_account(store, account: Account, client: AccountClient, *, clock: Calla
                                              fetch_full_text=fetch_full_text, fetch_images=fetch_images)
         report.feeds = len(remote_feeds)
         progress("state", message="Reading what is unread and starred")
+        state_before = store.account_state(account.id)
+        client.begin(state_before)
         listing = "unread"
         client.on_listing = lambda n: progress("state", n, None, f"Listed {n:,} {listing} articles")
         unread = client.unread_ids()
         listing = "starred"
         starred = client.starred_ids()
         listing = "new"
-        new, state = client.new_ids(store.account_state(account.id))
+        new, state = client.new_ids(state_before)
         client.on_listing = None
         wanted = unread | starred | new
         missing = sorted(wanted - set(store.account_article_ids(account.id, list(wanted))), key=_newest_first)

@@ -33,6 +33,8 @@ class TtrssClient(AccountClient):
         super().__init__(*a, **kw)
         self._sid: str | None = None
         self._seen_max = 0
+        self._with_content = False
+        self._cached: dict[str, RemoteItem] = {}  # listed with their content (the first sync)
 
     @property
     def _endpoint(self) -> str:
@@ -85,15 +87,23 @@ class TtrssClient(AccountClient):
                                   cats.get(f.get("cat_id"))))
         return out
 
+    def begin(self, state: dict) -> None:
+        # The first sync lists the unread and starred with their content (getHeadlines, 200 a page)
+        # instead of ids first and getArticle after: half the requests. Later syncs list ids only.
+        self._with_content = not state.get("since_id")
+
     def _ids(self, feed_id: int, view_mode: str, since_id: int = 0) -> set[str]:
         ids: set[str] = set()
         skip = 0
+        content = self._with_content
         while True:
             page = self._call("getHeadlines", feed_id=feed_id, view_mode=view_mode, limit=PAGE, skip=skip,
-                              since_id=since_id, show_content=False, show_excerpt=False, order_by="date_reverse")
+                              since_id=since_id, show_content=content, show_excerpt=False, order_by="date_reverse")
             for h in page:
                 ids.add(str(h["id"]))
                 self._seen_max = max(self._seen_max, int(h["id"]))
+                if content:
+                    self._cached[str(h["id"])] = self._item(h)
             if len(page) < PAGE:
                 return ids
             skip += len(page)
@@ -115,13 +125,21 @@ class TtrssClient(AccountClient):
 
     def items(self, ids: Sequence[str]) -> Iterator[list[RemoteItem]]:
         ids = list(ids)
-        for start in range(0, len(ids), self.batch):
-            chunk = ids[start:start + self.batch]
-            yield [RemoteItem(str(a["id"]), str(a["feed_id"]), a.get("link") or None, a.get("title") or "",
-                              a.get("author") or "",
-                              datetime.fromtimestamp(int(a["updated"]), timezone.utc) if a.get("updated") else None,
-                              a.get("content") or "", not a.get("unread"), bool(a.get("marked")))
-                   for a in self._call("getArticle", article_id=",".join(chunk))]
+        listed = [self._cached.pop(i) for i in ids if i in self._cached]
+        for start in range(0, len(listed), self.batch):
+            yield listed[start:start + self.batch]
+        rest = [i for i in ids if i not in {it.remote_id for it in listed}]
+        for start in range(0, len(rest), self.batch):
+            chunk = rest[start:start + self.batch]
+            yield [self._item(a) for a in self._call("getArticle", article_id=",".join(chunk))]
+
+    @staticmethod
+    def _item(a: dict) -> RemoteItem:
+        """A headline (getHeadlines with content) or an article (getArticle): the same fields."""
+        return RemoteItem(str(a["id"]), str(a["feed_id"]), a.get("link") or None, a.get("title") or "",
+                          a.get("author") or "",
+                          datetime.fromtimestamp(int(a["updated"]), timezone.utc) if a.get("updated") else None,
+                          a.get("content") or "", not a.get("unread"), bool(a.get("marked")))
 
     def _update(self, ids: Sequence[str], field: int, mode: int) -> None:
         ids = list(ids)
