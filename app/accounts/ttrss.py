@@ -128,7 +128,8 @@ class TtrssClient(AccountClient):
         listed = [self._cached.pop(i) for i in ids if i in self._cached]
         for start in range(0, len(listed), self.batch):
             yield listed[start:start + self.batch]
-        rest = [i for i in ids if i not in {it.remote_id for it in listed}]
+        done = {it.remote_id for it in listed}
+        rest = [i for i in ids if i not in done]
         for start in range(0, len(rest), self.batch):
             chunk = rest[start:start + self.batch]
             yield [self._item(a) for a in self._call("getArticle", article_id=",".join(chunk))]
