@@ -19,6 +19,7 @@ from app.models import (Account, AccountChange, AccountSyncReport, Article, Arti
 from app.store import Store
 
 Clock = Callable[[], datetime]
+_ACCOUNT_LOCKS_GUARD = threading.Lock()  # makes each Tidings' per-account sync locks
 
 # Settings with their defaults; the UI's settings dialog edits these.
 DEFAULT_SETTINGS = {
@@ -331,6 +332,15 @@ class Tidings:
         """Send this account's queued changes, then mirror its server (app.accounts.sync); then fetch
         full text and images of its new articles (`extras`). Raises AccountError in plain words
         (recorded on the account too); the queue is never lost. Network I/O: call it off the GUI thread."""
+        with self._account_lock(account_id):  # the window's Sync and Settings' "Sync now" may overlap
+            return self._sync_account(account_id, on_progress=on_progress, cancel=cancel, extras=extras)
+
+    def _account_lock(self, account_id: int) -> threading.Lock:
+        with _ACCOUNT_LOCKS_GUARD:
+            locks = self.__dict__.setdefault("_account_locks", {})
+            return locks.setdefault(account_id, threading.Lock())
+
+    def _sync_account(self, account_id: int, *, on_progress, cancel, extras: bool) -> AccountSyncReport:
         from app.accounts.credentials import key
         from app.accounts.sync import sync_account
 

@@ -196,3 +196,28 @@ def test_answers_of_the_wrong_shape_or_size_are_said_not_crashed(t, gr, monkeypa
     assert "more than 0 MB" in str(e.value) or "stopped reading" in str(e.value)
     monkeypatch.setattr(base, "MAX_BYTES", 64 * 2**20)
     assert t.sync_account(a.id, extras=False).new == 50
+
+
+def test_two_syncs_of_one_account_at_once_send_each_change_once(t, gr):
+    import threading
+
+    feed = gr.add_feed("https://example.org/n.xml", "News")
+    gr.add_entries(feed, 30)
+    a = add(t, gr)
+    t.sync_account(a.id, extras=False)
+    t.mark_all_read()
+    before = gr.hits("edit-tag")
+    errors = []
+
+    def go():
+        try:
+            t.sync_account(a.id, extras=False)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors and gr.hits("edit-tag") - before == 1 and t.account(a.id).pending == 0
