@@ -89,6 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--extractive", action="store_true", help="no model: the articles' own sentences")
     c.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML export")
     c.add_argument("--json", action="store_true")
+    # --- server accounts (app/accounts/) ---
+    c = sub.add_parser("account", help="server accounts: Tiny Tiny RSS, Google Reader API (FreshRSS, Miniflux, ...)")
+    acc = c.add_subparsers(dest="account_command", metavar="ACTION", required=True)
+    a = acc.add_parser("add", help="add an account (the password is asked for, or read from stdin)")
+    a.add_argument("server", type=_url, help="the server's address (FreshRSS: https://host/api/greader.php)")
+    a.add_argument("username")
+    a.add_argument("--kind", choices=("ttrss", "greader"), required=True,
+                   help="ttrss: Tiny Tiny RSS; greader: the Google Reader API")
+    a.add_argument("--name", help="what to call it (default user@host)")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from stdin, not a prompt")
+    a.add_argument("--allow-password-file", action="store_true",
+                   help="where there is no OS keyring, keep the password in a file only you can read (0600)")
+    a.add_argument("--no-check", action="store_true", help="do not sign in first (add it offline)")
+    a = acc.add_parser("list", help="accounts, with their queued and refused changes")
+    a.add_argument("--json", action="store_true")
+    a = acc.add_parser("remove", help="forget an account here (its feeds, articles, queue, password)")
+    a.add_argument("id", type=_id)
+    a = acc.add_parser("sync", help="send queued changes and mirror the server (progress on stderr)")
+    a.add_argument("id", type=_id, nargs="?", help="one account (default: all)")
+    a.add_argument("--no-extras", action="store_true", help="skip fetching full text and images")
+    a = acc.add_parser("subscribe", help="subscribe an account to a feed (sent at the next sync)")
+    a.add_argument("id", type=_id)
+    a.add_argument("url", type=_url)
+    a.add_argument("--folder")
+    a = acc.add_parser("queue", help="show an account's queued changes; retry or drop refused ones")
+    a.add_argument("id", type=_id)
+    a.add_argument("--retry", action="store_true", help="put every refused change back in the queue")
+    a.add_argument("--drop", type=_id, nargs="+", metavar="CHANGE", help="drop these changes")
     return p
 
 
@@ -305,6 +333,98 @@ def cmd_digest(t: Tidings, args) -> int:
     return 0
 
 
+# --- server accounts (app/accounts/) --------------------------------------------------------------
+
+
+def cmd_account(t: Tidings, args) -> int:
+    return {"add": _account_add, "list": _account_list, "remove": _account_remove, "sync": _account_sync,
+            "subscribe": _account_subscribe, "queue": _account_queue}[args.account_command](t, args)
+
+
+def _account_add(t: Tidings, args) -> int:
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.username}: ")
+    if not password:
+        print("tidings: no password given.", file=sys.stderr)
+        return 2
+    a = t.add_account(args.kind, args.server, args.username, password, name=args.name,
+                      allow_password_file=args.allow_password_file, check=not args.no_check)
+    print(_p(f"Added account {a.id}: {a.name} ({t.account_kinds()[a.kind]}). "
+             f"Run `tidings account sync {a.id}` to fetch its feeds."))
+    return 0
+
+
+def _account_list(t: Tidings, args) -> int:
+    accounts = t.accounts()
+    if args.json:
+        _print_json([a.to_json() for a in accounts])
+        return 0
+    if not accounts:
+        print("No accounts: the local library only. Add one with `tidings account add`.", file=sys.stderr)
+    for a in accounts:
+        when = _local(a.last_sync) if a.last_sync else "never synced"
+        line = f"{a.id:>4}  {a.name} [{a.kind}] {a.feeds} feeds, {a.pending} to send"
+        if a.rejected:
+            line += f", {a.rejected} refused (tidings account queue {a.id})"
+        print(_p(f"{line}; {when}" + (f"\n      ! {a.last_error}" if a.last_error else "")))
+    return 0
+
+
+def _account_remove(t: Tidings, args) -> int:
+    a = t.account(args.id)
+    t.remove_account(args.id)
+    print(_p(f"Removed {a.name} here (the server keeps its feeds)."))
+    return 0
+
+
+def _account_sync(t: Tidings, args) -> int:
+    from app.errors import AccountError
+
+    def progress(p) -> None:
+        total = f" {p.done}/{p.total}" if p.total else ""
+        print(_p(f"[account {p.account_id}] {p.message or p.stage}{total}"), file=sys.stderr, flush=True)
+
+    ids = [args.id] if args.id else [a.id for a in t.accounts()]
+    failed = 0
+    for account_id in ids:
+        try:
+            r = t.sync_account(account_id, on_progress=progress, extras=not args.no_extras)
+        except AccountError as e:
+            failed += 1
+            print(_p(f"tidings: account {account_id}: {e}"), file=sys.stderr)
+            if e.hint:
+                print(_p(e.hint), file=sys.stderr)
+            continue
+        print(_p(f"Account {account_id}: {r.new} new articles, {r.sent} changes sent"
+                 + (f", {r.rejected} refused (see `tidings account queue {account_id}`)" if r.rejected else "")
+                 + f"; {r.requests} requests in {r.seconds:.1f} s."), file=sys.stderr)
+    t.update_search()
+    return 1 if failed else 0
+
+
+def _account_subscribe(t: Tidings, args) -> int:
+    f = t.account_subscribe(args.id, args.url, folder=args.folder)
+    print(_p(f"Subscribed (feed {f.id}); it is sent to the server at the next sync."))
+    return 0
+
+
+def _account_queue(t: Tidings, args) -> int:
+    if args.retry:
+        print(f"{t.retry_account_changes(args.id)} refused changes are queued again.", file=sys.stderr)
+    if args.drop:
+        print(f"Dropped {t.drop_account_changes(args.id, args.drop)} changes.", file=sys.stderr)
+    for c in t.account_changes(args.id):
+        what = c.remote_id or c.url or ""
+        if c.folder:
+            what += f" → {c.folder}"
+        print(_p(f"{c.id:>6}  {c.action:<11} {what}" + (f"\n        refused: {c.error}" if c.error else "")))
+    return 0
+
+
 COMMANDS = {
     "digest": cmd_digest,
     "add": cmd_add,
@@ -318,6 +438,7 @@ COMMANDS = {
     "search": cmd_search,
     "mark-read": cmd_mark_read,
     "star": cmd_star,
+    "account": cmd_account,
 }
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from dataclasses import replace
 
-from app.errors import BadAddress, FetchFailed, NotFound
-from app.models import Article, ArticleQuery, ArticleRow, Changes, Feed, FeedResult, SyncReport, utc_now
+from app.errors import AccountError, BadAddress, FetchFailed, NotFound, WrongPassword
+from app.models import (Account, AccountChange, AccountSyncReport, Article, ArticleQuery, ArticleRow, Changes,
+                        Feed, FeedResult, SyncReport, utc_now)
 from app.store import Store
 
 Clock = Callable[[], datetime]
+_ACCOUNT_LOCKS_GUARD = threading.Lock()  # makes each Tidings' per-account sync locks
 
 # Settings with their defaults; the UI's settings dialog edits these.
 DEFAULT_SETTINGS = {
@@ -285,19 +287,171 @@ class Tidings:
 
     def sync(self, feed_ids: Sequence[int] | None = None, *,
              on_progress: Callable[[FeedResult, int, int], None] | None = None,
-             cancel: threading.Event | None = None, automatic: bool = False) -> SyncReport:
+             cancel: threading.Event | None = None, automatic: bool = False,
+             on_account_progress: Callable | None = None) -> SyncReport:
         """Fetch, parse and store every feed (or just `feed_ids`), then the offline extras
         (full text, images). Per-feed failures are recorded on the feed, never raised.
 
         An `automatic` (timed) sync skips feeds backing off after errors; one a person asked for
-        retries them, since the network may just be back. A server's Retry-After always holds."""
+        retries them, since the network may just be back. A server's Retry-After always holds.
+        Server accounts (app/accounts/) sync first, each in its own failure boundary (its error is
+        recorded on it); `on_account_progress(AccountProgress)` follows them."""
         from app.sync import Syncer
 
+        if feed_ids is None and self.store.accounts():  # server accounts first; their extras come below
+            self.sync_accounts(cancel=cancel, extras=False, on_progress=on_account_progress)  # AccountProgress
         if feed_ids is None and not automatic:
             feed_ids = [f.id for f in self.store.feeds_to_sync(None, self.now(), honour_backoff=False)]
 
         syncer = Syncer(self.store, transport=self.transport, clock=self.clock, image_dir=self.image_dir)
         return syncer.run(feed_ids, on_progress=on_progress, cancel=cancel)
+
+    # --- server accounts (app/accounts/): Tiny Tiny RSS, Google Reader API --------------------------
+    # An account's feeds are ordinary feeds with an account id: views, search and the digest treat
+    # them like local ones, and move_feed / remove_feed / mark_read / star queue their change for the
+    # server by themselves (the schema's triggers). Passwords live in the OS keyring (`credentials`).
+
+    account_transport = None  # an httpx (sync) transport for the account clients; tests swap it
+
+    @property
+    def credentials(self):
+        if getattr(self, "_credentials", None) is None:
+            from app.accounts.credentials import CredentialStore
+
+            self._credentials = CredentialStore(self.data_dir)
+        return self._credentials
+
+    @credentials.setter
+    def credentials(self, value) -> None:
+        self._credentials = value
+
+    def accounts(self) -> list[Account]:
+        return self.store.accounts()
+
+    def account(self, account_id: int) -> Account:
+        return self.store.account(account_id)
+
+    def account_kinds(self) -> dict[str, str]:
+        """{kind: what a person calls it}, for the Add account form and `account add --kind`."""
+        from app.accounts import KINDS, client_class
+
+        return {k: client_class(k).label for k in KINDS}
+
+    def _account_client(self, kind: str, server: str, username: str, password: str):
+        from app.accounts import client_class
+
+        return client_class(kind)(server, username, password, transport=self.account_transport)
+
+    def add_account(self, kind: str, server: str, username: str, password: str, *, name: str | None = None,
+                    allow_password_file: bool = False, check: bool = True) -> Account:
+        """Add a server account. `check`: sign in first (network), so a wrong password or a switched-off
+        API is said now (WrongPassword, ApiDisabled, ServerUnreachable). The password goes to the OS
+        keyring (NoKeyring without one, unless `allow_password_file`: a 0600 file beside the library)."""
+        from app.accounts.credentials import key
+
+        server = server.strip().rstrip("/")
+        if "://" not in server:
+            server = "https://" + server
+        if check:
+            with self._account_client(kind, server, username, password) as client:
+                client.login()
+        else:
+            from app.accounts import client_class
+
+            client_class(kind)  # ValueError for an unknown kind
+        try:
+            account_id = self.store.add_account(kind, name or f"{username}@{server.split('://', 1)[1]}", server,
+                                                username, now=self.now())
+        except ValueError:
+            raise AccountError(f"There is already a {kind} account for {username} on {server}.",
+                               "Sync it, or remove it first.") from None
+        try:
+            self.credentials.save(key(kind, server, username), password, allow_file=allow_password_file)
+        except BaseException:
+            self.store.remove_account(account_id)
+            raise
+        return self.store.account(account_id)
+
+    def remove_account(self, account_id: int) -> None:
+        """Forget an account here: its feeds and articles, its queue and its password. The server is not told."""
+        from app.accounts.credentials import key
+
+        a = self.store.account(account_id)
+        self.store.remove_account(account_id)
+        self.credentials.delete(key(a.kind, a.server, a.username))
+
+    def sync_account(self, account_id: int, *, on_progress=None, cancel: threading.Event | None = None,
+                     extras: bool = True) -> AccountSyncReport:
+        """Send this account's queued changes, then mirror its server (app.accounts.sync); then fetch
+        full text and images of its new articles (`extras`). Raises AccountError in plain words
+        (recorded on the account too); the queue is never lost. Network I/O: call it off the GUI thread."""
+        with self._account_lock(account_id):  # the window's Sync and Settings' "Sync now" may overlap
+            return self._sync_account(account_id, on_progress=on_progress, cancel=cancel, extras=extras)
+
+    def _account_lock(self, account_id: int) -> threading.Lock:
+        with _ACCOUNT_LOCKS_GUARD:
+            locks = self.__dict__.setdefault("_account_locks", {})
+            return locks.setdefault(account_id, threading.Lock())
+
+    def _sync_account(self, account_id: int, *, on_progress, cancel, extras: bool) -> AccountSyncReport:
+        from app.accounts.credentials import key
+        from app.accounts.sync import sync_account
+
+        a = self.store.account(account_id)
+        password = self.credentials.get(key(a.kind, a.server, a.username))
+        if password is None:
+            raise WrongPassword(f"Tidings has no password for {a.username} on {a.server} (the keyring lost it?).",
+                                "Remove the account and add it again; its queued changes are sent then.")
+        with self._account_client(a.kind, a.server, a.username, password) as client:
+            report = sync_account(self.store, a, client, clock=self.clock, on_progress=on_progress, cancel=cancel,
+                                  fetch_full_text=bool(self.setting("full_text")),
+                                  fetch_images=bool(self.setting("images")))
+        if extras and not report.cancelled:
+            ids = [f.id for f in self.store.feeds() if f.account_id == account_id]
+            if ids:
+                from app.sync import Syncer
+
+                Syncer(self.store, transport=self.transport, clock=self.clock,
+                       image_dir=self.image_dir).run(ids, cancel=cancel)
+        return report
+
+    def sync_accounts(self, *, on_progress=None, cancel: threading.Event | None = None,
+                      extras: bool = True) -> list[AccountSyncReport]:
+        """Every account; one account's trouble is recorded on it (`report.error`), the others go on."""
+        reports = []
+        for a in self.store.accounts():
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                reports.append(self.sync_account(a.id, on_progress=on_progress, cancel=cancel, extras=extras))
+            except AccountError as e:
+                reports.append(AccountSyncReport(a.id, error=e.explain()))
+        return reports
+
+    def account_subscribe(self, account_id: int, url: str, *, folder: str | None = None,
+                          title: str | None = None) -> Feed:
+        """Subscribe an account to a feed address: stored here at once, sent at the next sync. No network."""
+        from app.urls import valid
+
+        self.store.account(account_id)  # NotFound
+        clean = valid(url.strip())
+        if not clean:
+            raise BadAddress(f"“{url}” is not a feed address Tidings can use.")
+        feed_id = self.store.account_subscribe(account_id, clean, now=self.now(), title=title or "",
+                                               folder=(folder or "").strip("/ ") or None,
+                                               fetch_full_text=bool(self.setting("full_text")),
+                                               fetch_images=bool(self.setting("images")))
+        return self.store.feed(feed_id)
+
+    def account_changes(self, account_id: int, *, rejected: bool | None = None) -> list[AccountChange]:
+        """The queue (None: all; True: what the server refused, with its words in `error`)."""
+        return self.store.account_changes(account_id, rejected=rejected)
+
+    def retry_account_changes(self, account_id: int, ids: Sequence[int] | None = None) -> int:
+        return self.store.account_changes_retry(account_id, ids)
+
+    def drop_account_changes(self, account_id: int, ids: Sequence[int]) -> int:
+        return self.store.account_changes_drop(account_id, ids)
 
     # --- digest (app/digest/service.py does the work) -------------------------------------------
 

@@ -14,6 +14,13 @@
     │   └── NotAFeed             the bytes are not a feed we can read (incl. malformed XML)
     ├── NoFeedFound              "add" found no feed at a site URL
     ├── NotFound                 no such feed / article / digest id
+    ├── AccountError             a server account (app/accounts/) could not sync; the queue is kept
+    │   ├── WrongPassword        the server refused the name or password
+    │   ├── ApiDisabled          the server's API is switched off for this user
+    │   ├── ServerUnreachable    nothing answers, or it stopped answering mid-sync
+    │   ├── ServerRefused        it answered, but not as its API should (wrong address, an error)
+    │   ├── ChangeRefused        it refused one queued change (kept in the queue, shown)
+    │   └── NoKeyring            no OS keyring to keep the password in
     └── LLMError
         ├── OllamaUnavailable    nothing answers at the Ollama host
         ├── ModelMissing         the chosen model is not pulled
@@ -95,6 +102,40 @@ class NoFeedFound(TidingsError):
 
 class NotFound(TidingsError):
     pass
+
+
+# --- server accounts (app/accounts/) ---
+
+
+class AccountError(TidingsError):
+    hint = "Nothing was lost: changes made here wait and are sent at the next sync."
+
+
+class WrongPassword(AccountError):
+    hint = "Check the user name and password (some servers want an API password), then add the account again."
+
+
+class ApiDisabled(AccountError):
+    hint = ("Switch the API on in the server's settings (Tiny Tiny RSS: Preferences → Enable API; "
+            "FreshRSS: Profile → API password), then sync again.")
+
+
+class ServerUnreachable(AccountError):
+    hint = "Check the address and your connection. Changes made here are kept and sent at the next sync."
+
+
+class ServerRefused(AccountError):
+    hint = "Check the server address (for FreshRSS it ends in /api/greader.php). Changes made here are kept."
+
+
+class ChangeRefused(AccountError):
+    hint = "The change stays in the account's queue: retry it or drop it in Settings → Accounts."
+
+
+class NoKeyring(AccountError):
+    hint = ("Install and unlock a keyring (GNOME Keyring, KWallet, the Windows or macOS one), or allow "
+            "Tidings to keep the password in a file only you can read (`tidings account add --allow-password-file`, "
+            "or the check box in Settings → Accounts).")
 
 
 class LLMError(TidingsError):

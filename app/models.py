@@ -25,6 +25,8 @@ class Feed:
     icon: str | None = None  # the feed's icon, relative to the image dir (Tidings.image_path), when cached
     icon_checked: datetime | None = None  # when the icon was last looked for (refreshed weekly)
     icon_source: str | None = None  # the address the icon came from
+    account_id: int | None = None  # a server account's feed (app/accounts/); None: the local library
+    remote_id: str | None = None  # its id on that server (None: subscribed here, not yet sent)
 
     def to_json(self) -> dict:
         return {
@@ -338,3 +340,99 @@ def iso(d: datetime | None) -> str | None:
     if d is None:
         return None
     return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- server accounts (app/accounts/) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A server account: its feeds, folders, read and starred state live on the server."""
+
+    id: int
+    kind: str  # "ttrss" | "greader"
+    name: str
+    server: str
+    username: str
+    last_sync: datetime | None = None
+    last_error: str | None = None  # plain words, from the last sync that failed
+    feeds: int = 0
+    pending: int = 0  # local changes waiting to be sent
+    rejected: int = 0  # ... that the server refused (shown, kept until retried or dropped)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "name": self.name, "server": self.server,
+                "username": self.username, "feeds": self.feeds, "pending": self.pending,
+                "rejected": self.rejected, "last_error": self.last_error,
+                "last_sync": self.last_sync.isoformat() if self.last_sync else None}
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One queued local change (the store's `account_changes` row)."""
+
+    id: int
+    account_id: int
+    action: str  # read | unread | star | unstar | subscribe | unsubscribe | move
+    remote_id: str | None = None
+    feed_id: int | None = None
+    url: str | None = None
+    folder: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class RemoteFeed:
+    """A subscription as a server lists it."""
+
+    remote_id: str
+    url: str
+    title: str = ""
+    site_url: str | None = None
+    folder: str | None = None
+
+
+@dataclass
+class RemoteItem:
+    """An article as a server hands it out (HTML not yet sanitised)."""
+
+    remote_id: str
+    feed_remote_id: str
+    url: str | None
+    title: str
+    authors: str
+    published: datetime | None
+    content_html: str
+    read: bool
+    starred: bool
+
+
+@dataclass
+class AccountProgress:
+    """How far an account's sync has come: for the progress bar and the CLI."""
+
+    account_id: int
+    stage: str  # "login" | "sending" | "folders" | "articles" | "state" | "done"
+    done: int = 0
+    total: int | None = None  # None: not known (yet)
+    message: str = ""
+
+
+@dataclass
+class AccountSyncReport:
+    """What one account's sync did."""
+
+    account_id: int
+    sent: int = 0  # queued changes the server took
+    rejected: int = 0  # ... and refused (kept in the queue, with the server's words)
+    feeds: int = 0  # subscriptions the server lists
+    new: int = 0  # articles fetched from the server
+    read_changed: int = 0  # articles whose read state followed the server's
+    star_changed: int = 0
+    requests: int = 0  # HTTP requests sent
+    seconds: float = 0.0
+    cancelled: bool = False
+    error: str | None = None  # the sync failed: what the person is told (the queue is kept)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)

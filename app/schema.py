@@ -185,6 +185,76 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE feeds ADD COLUMN icon_checked TEXT;         -- when its icon was last looked for
     ALTER TABLE feeds ADD COLUMN icon_source TEXT;          -- the address the icon came from (asked first next time)
     """,
+    # Server accounts (app/accounts/): Tiny Tiny RSS, Google Reader API. An account's feeds and
+    # articles carry its id and their ids on the server; local changes to them wait in
+    # `account_changes`, written by the triggers below in the same transaction as the change.
+    4: """
+    CREATE TABLE accounts (
+        id        INTEGER PRIMARY KEY,
+        kind      TEXT NOT NULL,                 -- 'ttrss' | 'greader' (app.accounts.KINDS)
+        name      TEXT NOT NULL,
+        server    TEXT NOT NULL,                 -- base URL; the password lives in the OS keyring
+        username  TEXT NOT NULL,
+        state     TEXT NOT NULL DEFAULT '{}',    -- JSON: the protocol's sync cursors
+        last_sync TEXT,
+        last_error TEXT,
+        added     TEXT NOT NULL,
+        UNIQUE (kind, server, username)
+    );
+    ALTER TABLE feeds ADD COLUMN account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE;
+    ALTER TABLE feeds ADD COLUMN remote_id TEXT;     -- NULL on an account feed: subscribed here, not yet there
+    ALTER TABLE articles ADD COLUMN remote_id TEXT;  -- the server's item id (Google Reader: the long form)
+    CREATE UNIQUE INDEX feeds_by_remote ON feeds (account_id, remote_id) WHERE account_id IS NOT NULL;
+    CREATE INDEX articles_by_remote ON articles (remote_id) WHERE remote_id IS NOT NULL;
+
+    -- Local changes still to send, in order (id). `error`: the server refused it, in its words;
+    -- kept (and shown) until the person retries or drops it.
+    CREATE TABLE account_changes (
+        id         INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        action     TEXT NOT NULL,     -- read | unread | star | unstar | subscribe | unsubscribe | move
+        remote_id  TEXT,              -- the article's, or the feed's, id on the server
+        feed_id    INTEGER,           -- subscribe / move: the local feed (no foreign key: it may be gone)
+        url        TEXT,              -- subscribe: the feed's address
+        folder     TEXT,              -- subscribe / move: the folder ('' none)
+        created    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        error      TEXT
+    );
+    CREATE INDEX account_changes_by_account ON account_changes (account_id, id);
+
+    CREATE TRIGGER account_article_read AFTER UPDATE OF read ON articles
+        WHEN new.remote_id IS NOT NULL AND old.read != new.read BEGIN
+        INSERT INTO account_changes (account_id, action, remote_id)
+            SELECT account_id, CASE WHEN new.read THEN 'read' ELSE 'unread' END, new.remote_id
+            FROM feeds WHERE id = new.feed_id AND account_id IS NOT NULL;
+    END;
+    CREATE TRIGGER account_article_star AFTER UPDATE OF starred ON articles
+        WHEN new.remote_id IS NOT NULL AND old.starred != new.starred BEGIN
+        INSERT INTO account_changes (account_id, action, remote_id)
+            SELECT account_id, CASE WHEN new.starred THEN 'star' ELSE 'unstar' END, new.remote_id
+            FROM feeds WHERE id = new.feed_id AND account_id IS NOT NULL;
+    END;
+    CREATE TRIGGER account_feed_subscribe AFTER INSERT ON feeds
+        WHEN new.account_id IS NOT NULL AND new.remote_id IS NULL BEGIN
+        INSERT INTO account_changes (account_id, action, feed_id, url, folder)
+            VALUES (new.account_id, 'subscribe', new.id, new.url, coalesce(new.folder, ''));
+    END;
+    CREATE TRIGGER account_feed_move AFTER UPDATE OF folder ON feeds
+        WHEN new.account_id IS NOT NULL AND old.folder IS NOT new.folder BEGIN
+        INSERT INTO account_changes (account_id, action, remote_id, feed_id, folder)
+            VALUES (new.account_id, 'move', new.remote_id, new.id, coalesce(new.folder, ''));
+    END;
+    CREATE TRIGGER account_feed_unsubscribe AFTER DELETE ON feeds
+        WHEN old.account_id IS NOT NULL AND old.remote_id IS NOT NULL BEGIN
+        INSERT INTO account_changes (account_id, action, remote_id, feed_id, url)
+            VALUES (old.account_id, 'unsubscribe', old.remote_id, old.id, old.url);
+    END;
+    -- unsubscribed before the server heard of it: nothing to send, not even the subscription
+    CREATE TRIGGER account_feed_unsubscribe_pending AFTER DELETE ON feeds
+        WHEN old.account_id IS NOT NULL AND old.remote_id IS NULL BEGIN
+        DELETE FROM account_changes WHERE feed_id = old.id AND action IN ('subscribe', 'move');
+    END;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

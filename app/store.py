@@ -21,6 +21,8 @@ from app import schema
 from app.errors import DiskFull, NotFound, StoreCorrupt, StoreError, StoreLocked
 from app.html import image_urls
 from app.models import (
+    Account,
+    AccountChange,
     Article,
     ArticleQuery,
     ArticleRow,
@@ -29,6 +31,7 @@ from app.models import (
     Enclosure,
     Feed,
     ParsedFeed,
+    RemoteFeed,
     untitled_title,
 )
 
@@ -830,6 +833,221 @@ class Store:
         rows = self._read("SELECT * FROM digests ORDER BY created DESC LIMIT 1")
         return _digest(rows[0]) if rows else None
 
+    # --- server accounts (app/accounts/) ---------------------------------------------------------
+    # An account's feeds carry account_id and remote_id; its articles remote_id. Local changes to
+    # them are queued in account_changes by the schema's triggers, in the same transaction as the
+    # change. What the mirror itself writes (the server's state) must not be queued back: each
+    # mirror transaction drops the rows its own writes queued (`_mirror`).
+
+    _ACCOUNT_SQL = """
+        SELECT a.*, (SELECT count(*) FROM feeds f WHERE f.account_id = a.id) AS n_feeds,
+               (SELECT count(*) FROM account_changes c WHERE c.account_id = a.id AND c.error IS NULL) AS n_pending,
+               (SELECT count(*) FROM account_changes c WHERE c.account_id = a.id AND c.error IS NOT NULL) AS n_rejected
+        FROM accounts a
+    """
+
+    def add_account(self, kind: str, name: str, server: str, username: str, *, now: datetime) -> int:
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM accounts WHERE kind = ? AND server = ? AND username = ?",
+                          (kind, server, username)).fetchone():
+                raise ValueError("exists")
+            return db.execute("INSERT INTO accounts (kind, name, server, username, added) VALUES (?, ?, ?, ?, ?)",
+                              (kind, name, server, username, to_db(now))).lastrowid
+
+    def accounts(self) -> list[Account]:
+        return [_account(r) for r in self._read(self._ACCOUNT_SQL + " ORDER BY lower(a.name), a.id")]
+
+    def account(self, account_id: int) -> Account:
+        rows = self._read(self._ACCOUNT_SQL + " WHERE a.id = ?", (account_id,))
+        if not rows:
+            raise NotFound(f"There is no account {account_id}.", "`tidings account list` shows the accounts.")
+        return _account(rows[0])
+
+    def remove_account(self, account_id: int) -> None:
+        """The account, its feeds and their articles, and its queue; nothing is sent to the server."""
+        with self._write() as db:
+            db.execute("DELETE FROM account_changes WHERE account_id = ?", (account_id,))
+            db.execute("UPDATE feeds SET remote_id = NULL WHERE account_id = ?", (account_id,))  # no unsubscribes
+            if db.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount == 0:
+                raise NotFound(f"There is no account {account_id}.")
+
+    def account_state(self, account_id: int) -> dict:
+        rows = self._read("SELECT state FROM accounts WHERE id = ?", (account_id,))
+        return json.loads(rows[0][0]) if rows else {}
+
+    def record_account_sync(self, account_id: int, *, now: datetime, state: dict | None = None,
+                            error: str | None = None) -> None:
+        with self._write() as db:
+            if state is not None:
+                db.execute("UPDATE accounts SET state = ? WHERE id = ?", (json.dumps(state), account_id))
+            if error is None:
+                db.execute("UPDATE accounts SET last_sync = ?, last_error = NULL WHERE id = ?", (to_db(now), account_id))
+            else:
+                db.execute("UPDATE accounts SET last_error = ? WHERE id = ?", (error, account_id))
+
+    def account_subscribe(self, account_id: int, url: str, *, now: datetime, title: str = "",
+                          folder: str | None = None, fetch_full_text: bool = True, fetch_images: bool = True) -> int:
+        """A feed subscribed here for an account: stored at once, queued for the server (a trigger)."""
+        with self._write() as db:
+            stored = account_feed_url(url, account_id)
+            row = db.execute("SELECT id FROM feeds WHERE url = ?", (stored,)).fetchone()
+            if row:
+                return row["id"]
+            return db.execute(
+                """INSERT INTO feeds (url, title, folder, added, fetch_full_text, fetch_images, account_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (stored, title, folder or None, to_db(now), int(fetch_full_text), int(fetch_images), account_id),
+            ).lastrowid
+
+    def account_changes(self, account_id: int, *, rejected: bool | None = False, limit: int = 5000) -> list[AccountChange]:
+        """Queued changes in order: those still to send (default), the refused ones (True), or all (None)."""
+        sql = "SELECT * FROM account_changes WHERE account_id = ?"
+        if rejected is not None:
+            sql += " AND error IS " + ("NOT NULL" if rejected else "NULL")
+        return [AccountChange(r["id"], r["account_id"], r["action"], r["remote_id"], r["feed_id"], r["url"],
+                              r["folder"], r["error"])
+                for r in self._read(sql + f" ORDER BY id LIMIT {int(limit)}", (account_id,))]
+
+    def account_changes_sent(self, ids: Sequence[int]) -> None:
+        with self._write() as db:
+            for chunk in _chunks(list(ids), BATCH):
+                db.execute(f"DELETE FROM account_changes WHERE id IN ({_qs(chunk)})", chunk)
+
+    def account_changes_rejected(self, ids: Sequence[int], message: str) -> None:
+        with self._write() as db:
+            for chunk in _chunks(list(ids), BATCH):
+                db.execute(f"UPDATE account_changes SET error = ? WHERE id IN ({_qs(chunk)})", (message, *chunk))
+
+    def account_changes_retry(self, account_id: int, ids: Sequence[int] | None = None) -> int:
+        """Refused changes back in the queue (all of the account's, or `ids`)."""
+        with self._write() as db:
+            if ids is None:
+                return db.execute("UPDATE account_changes SET error = NULL WHERE account_id = ? AND error IS NOT NULL",
+                                  (account_id,)).rowcount
+            return sum(db.execute(f"UPDATE account_changes SET error = NULL WHERE account_id = ? AND id IN ({_qs(c)})",
+                                  (account_id, *c)).rowcount for c in _chunks(list(ids), BATCH))
+
+    def account_changes_drop(self, account_id: int, ids: Sequence[int]) -> int:
+        with self._write() as db:
+            return sum(db.execute(f"DELETE FROM account_changes WHERE account_id = ? AND id IN ({_qs(c)})",
+                                  (account_id, *c)).rowcount for c in _chunks(list(ids), BATCH))
+
+    @contextmanager
+    def _mirror(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction applying the server's state: the changes its writes queue are dropped."""
+        with self._write() as db:
+            mark = db.execute("SELECT coalesce(max(id), 0) FROM account_changes").fetchone()[0]
+            yield db
+            db.execute("DELETE FROM account_changes WHERE id > ?", (mark,))
+
+    def account_feed_ids(self, account_id: int) -> dict[str, int]:
+        """{remote feed id: local feed id} of an account's feeds known on the server."""
+        return {r[0]: r[1] for r in self._read(
+            "SELECT remote_id, id FROM feeds WHERE account_id = ? AND remote_id IS NOT NULL", (account_id,))}
+
+    def mirror_account_feeds(self, account_id: int, remote: Sequence[RemoteFeed], *, now: datetime,
+                             fetch_full_text: bool = True, fetch_images: bool = True) -> dict[str, int]:
+        """Make the account's feeds what the server lists: new ones added, titles and folders
+        updated (a feed with a move still queued keeps its folder), ones gone from the server removed
+        with their articles (a subscription still queued here is kept). A pending subscription the
+        server now lists gets its remote id. Returns {remote id: local id}."""
+        with self._mirror() as db:
+            rows = db.execute("SELECT id, url, remote_id, title, folder FROM feeds WHERE account_id = ?",
+                              (account_id,)).fetchall()
+            by_remote = {r["remote_id"]: r for r in rows if r["remote_id"] is not None}
+            pending_by_url = {feed_url_of(r["url"]): r for r in rows if r["remote_id"] is None}
+            moving = {r[0] for r in db.execute("SELECT feed_id FROM account_changes WHERE account_id = ? "
+                                               "AND action = 'move'", (account_id,))}
+            out: dict[str, int] = {}
+            for f in remote:
+                row = by_remote.get(f.remote_id)
+                if row is None and f.url in pending_by_url:
+                    row = pending_by_url.pop(f.url)
+                    db.execute("UPDATE feeds SET remote_id = ? WHERE id = ?", (f.remote_id, row["id"]))
+                if row is None:
+                    stored = account_feed_url(f.url, account_id)
+                    clash = db.execute("SELECT id FROM feeds WHERE url = ?", (stored,)).fetchone()
+                    if clash:  # the server lists one address twice: keep the first
+                        continue
+                    out[f.remote_id] = db.execute(
+                        """INSERT INTO feeds (url, title, folder, site_url, added, fetch_full_text, fetch_images,
+                               account_id, remote_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (stored, f.title, f.folder or None, f.site_url, to_db(now), int(fetch_full_text),
+                         int(fetch_images), account_id, f.remote_id)).lastrowid
+                    continue
+                out[f.remote_id] = row["id"]
+                folder = row["folder"] if row["id"] in moving else (f.folder or None)
+                db.execute("UPDATE feeds SET title = ?, folder = ?, site_url = coalesce(?, site_url) WHERE id = ?",
+                           (f.title or row["title"], folder, f.site_url, row["id"]))
+            listed = {f.remote_id for f in remote}
+            gone = [r["id"] for rid, r in by_remote.items() if rid not in listed]
+            for chunk in _chunks(gone, BATCH):  # the unsubscribes this queues are dropped by _mirror
+                db.execute(f"DELETE FROM feeds WHERE id IN ({_qs(chunk)})", chunk)
+            return out
+
+    def mirror_account_flags(self, items: Sequence[tuple[int, str, bool | None, bool | None]],
+                             account_id: int) -> int:
+        """After `save_entries` stored a server's items (guid = remote id): set their remote ids and
+        the server's read/starred, from (feed id, remote id, read, starred); None leaves a flag as it
+        is. An article with a change still queued keeps its own state (the README's conflict rule:
+        a change made here and not yet sent wins)."""
+        n = 0
+        with self._mirror() as db:
+            waiting = self._articles_with_queued_changes(db, account_id)
+            for feed_id, rid, read, starred in items:
+                sets, params = ["remote_id = ?"], [rid]
+                if rid not in waiting:
+                    for column, value in (("read", read), ("starred", starred)):
+                        if value is not None:
+                            sets.append(f"{column} = ?")
+                            params.append(int(value))
+                n += db.execute(f"UPDATE articles SET {', '.join(sets)} WHERE feed_id = ? AND guid = ?",
+                                (*params, feed_id, rid)).rowcount
+        return n
+
+    def mirror_account_state(self, account_id: int, unread: set[str] | None, starred: set[str] | None) -> tuple[int, int]:
+        """The server's whole unread and starred sets: every article of the account follows them
+        (unless a change of its own is still queued). None: that set was not fetched. Returns how many
+        articles changed (read, starred)."""
+        changed = [0, 0]
+        with self._mirror() as db:
+            waiting = self._articles_with_queued_changes(db, account_id)
+            rows = db.execute("""SELECT a.id, a.remote_id, a.read, a.starred FROM articles a JOIN feeds f ON f.id = a.feed_id
+                                 WHERE f.account_id = ? AND a.remote_id IS NOT NULL""", (account_id,)).fetchall()
+            to_read: dict[int, list[int]] = {0: [], 1: []}
+            to_star: dict[int, list[int]] = {0: [], 1: []}
+            for r in rows:
+                if r["remote_id"] in waiting:
+                    continue
+                if unread is not None:
+                    want = 0 if r["remote_id"] in unread else 1
+                    if r["read"] != want:
+                        to_read[want].append(r["id"])
+                if starred is not None:
+                    want = 1 if r["remote_id"] in starred else 0
+                    if r["starred"] != want:
+                        to_star[want].append(r["id"])
+            for i, (column, plan) in enumerate((("read", to_read), ("starred", to_star))):
+                for value, ids in plan.items():
+                    for chunk in _chunks(ids, BATCH):
+                        changed[i] += db.execute(f"UPDATE articles SET {column} = ? WHERE id IN ({_qs(chunk)})",
+                                                 (value, *chunk)).rowcount
+        return changed[0], changed[1]
+
+    def account_article_ids(self, account_id: int, remote_ids: Sequence[str]) -> dict[str, int]:
+        """{remote id: article id} for those of `remote_ids` the account's articles have."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(remote_ids), BATCH):
+            for r in self._read(f"""SELECT a.remote_id, a.id FROM articles a JOIN feeds f ON f.id = a.feed_id
+                                    WHERE f.account_id = ? AND a.remote_id IN ({_qs(chunk)})""", (account_id, *chunk)):
+                out[r[0]] = r[1]
+        return out
+
+    @staticmethod
+    def _articles_with_queued_changes(db: sqlite3.Connection, account_id: int) -> set[str]:
+        return {r[0] for r in db.execute("""SELECT remote_id FROM account_changes WHERE account_id = ?
+                   AND action IN ('read', 'unread', 'star', 'unstar')""", (account_id,))}
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -904,8 +1122,8 @@ def fts_query(text: str) -> str:
 def _feed(r: sqlite3.Row) -> Feed:
     return Feed(
         id=r["id"],
-        url=r["url"],
-        title=r["user_title"] or r["title"] or r["url"],
+        url=feed_url_of(r["url"]) if r["account_id"] else r["url"],
+        title=r["user_title"] or r["title"] or feed_url_of(r["url"]),
         site_url=r["site_url"],
         folder=r["folder"],
         unread=r["unread"],
@@ -920,6 +1138,8 @@ def _feed(r: sqlite3.Row) -> Feed:
         icon=r["icon"],
         icon_checked=from_db(r["icon_checked"]),
         icon_source=r["icon_source"],
+        account_id=r["account_id"],  # account feeds: the url column holds a per-account marker (app.accounts)
+        remote_id=r["remote_id"],
     )
 
 
@@ -954,6 +1174,23 @@ def _digest(r: sqlite3.Row) -> Digest:
         shape=body.get("shape", "briefing"), labels=body.get("labels") or {}, layout=body.get("layout") or {},
     )
 
+
+
+def account_feed_url(url: str, account_id: int) -> str:
+    """How an account feed's address is stored: feeds.url is unique, and the same feed may be in the
+    local library and in accounts, so each account's copy carries a marker that `feed_url_of` drops."""
+    return f"{url}#tidings-account-{account_id}"
+
+
+def feed_url_of(stored: str) -> str:
+    """A feed address as stored (feeds.url) -> the address itself (without the account marker)."""
+    head, sep, tail = stored.rpartition("#tidings-account-")
+    return head if sep and tail.isdigit() else stored
+
+
+def _account(r: sqlite3.Row) -> Account:
+    return Account(r["id"], r["kind"], r["name"], r["server"], r["username"], from_db(r["last_sync"]),
+                   r["last_error"], r["n_feeds"], r["n_pending"], r["n_rejected"])
 
 
 def _qs(items: Sequence) -> str:

@@ -16,6 +16,9 @@ pkgs=(libglib2.0-0 libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetyp
       libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 fontconfig fonts-dejavu-core)
 if [ $want_test = 1 ]; then
   pkgs+=(xvfb xauth dpkg-dev cmake build-essential)
+  # a real Tiny Tiny RSS for the account tests (tests/support/ttrss_server.py); dbconfig-no-thanks
+  # keeps tt-rss's package from configuring a database of its own
+  pkgs+=(dbconfig-no-thanks tt-rss php-cli php-pgsql php-curl php-intl php-mbstring php-xml postgresql)
 fi
 python3 -c 'import ensurepip' 2>/dev/null || pkgs+=(python3-venv python3-pip)
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.errors import TidingsError
 from app.models import Changes
 from app.resources import resource_path
+from ui.accounts import AccountsSection
 from ui.articles import ArticleListPane
 from ui.dialogs import MessageBar, SettingsDialog
 from ui.feeds import FeedActions
@@ -1040,6 +1041,9 @@ class MainWindow(QMainWindow):
     def settings_dialog(self, focus_host: bool = False) -> SettingsDialog:
         dlg = SettingsDialog(self.prefs, self, styles=self.summarise_menu.styles)
         dlg.accepted.connect(lambda: self.apply_settings(dlg.values()))
+        dlg.accounts = AccountsSection(self.t, self.tasks, dlg)  # Settings → Accounts (ui/accounts.py)
+        dlg.form.insertRow(dlg.form.rowCount() - 1, dlg.accounts)
+        dlg.accounts.changed.connect(self.refresh_feeds)
         # styles are files, models need Ollama (slow or absent): ask in the background, ignore "not running"
         self.tasks.run(self.t.digest_styles, on_done=dlg.set_styles, on_error=lambda e: isinstance(e, TidingsError),
                        context="listing digest styles")

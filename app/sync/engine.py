@@ -213,7 +213,10 @@ class _Run:
     async def one(self, feed: Feed) -> FeedResult:
         """One feed, in its own failure boundary: whatever its data makes fail is recorded on it."""
         try:
-            result = await self.fetch_and_store(feed)
+            if feed.account_id is not None:  # its server fetches the feed (app/accounts); only the extras here
+                result = FeedResult(feed.id, feed.url, feed.title, "not_modified")
+            else:
+                result = await self.fetch_and_store(feed)
         except LIBRARY_ERRORS:
             raise
         except Exception as e:  # noqa: BLE001 - one feed's trouble is recorded on that feed only
