@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--extractive", action="store_true", help="no model: the articles' own sentences")
     c.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML export")
     c.add_argument("--json", action="store_true")
+    add_power_parsers(sub)  # issue 11: rules, retention, translate, notify, podcasts
     return p
 
 
@@ -149,6 +150,9 @@ def cmd_add(t: Tidings, args) -> int:
 def cmd_import(t: Tidings, args) -> int:
     added = t.import_opml(_read_file(args.file))
     print(f"Imported {added} new feed{'s' if added != 1 else ''} ({len(t.feeds())} in all).")
+    if rules_beside(args.file).is_file():  # issue 11: rules exported beside the OPML
+        n = t.import_rules(_read_file(rules_beside(args.file)))
+        print(f"Imported {n} rule{'s' if n != 1 else ''} from {rules_beside(args.file)}.")
     return 0
 
 
@@ -157,6 +161,9 @@ def cmd_export(t: Tidings, args) -> int:
     if args.file:
         _write_file(args.file, text)
         print(f"Wrote {len(t.feeds())} feeds to {args.file}.", file=sys.stderr)
+        if t.rules():  # issue 11: the rules travel beside the OPML
+            _write_file(rules_beside(args.file), t.export_rules())
+            print(f"Wrote the rules to {rules_beside(args.file)}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -317,6 +324,96 @@ COMMANDS = {
     "star": cmd_star,
     "screenshot": cmd_screenshot,
 }
+
+
+# --- issue 11: rules, retention, translation, notifications, podcasts ------------------------------
+
+
+def add_power_parsers(sub) -> None:
+    from app.rules import ACTIONS, FIELDS, KINDS
+
+    c = sub.add_parser("rules", help="rules that mark read, star, hide, keep out of the digest or notify")
+    rs = c.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    r = rs.add_parser("list", help="list the rules")
+    r.add_argument("--json", action="store_true")
+    r = rs.add_parser("add", help="add a rule, e.g. rules add Crypto --if title keyword bitcoin,ethereum --do hide")
+    r.add_argument("name")
+    r.add_argument("--if", nargs=3, action="append", dest="conds", default=[], metavar=("FIELD", "KIND", "VALUE"),
+                   help=f"a condition: FIELD is {'|'.join(FIELDS)}, KIND is {'|'.join(KINDS)} "
+                        "(keyword: any of comma-separated whole words)")
+    r.add_argument("--unless", nargs=3, action="append", dest="negs", default=[], metavar=("FIELD", "KIND", "VALUE"),
+                   help="a condition that must not hold")
+    r.add_argument("--do", action="append", dest="actions", default=[], choices=ACTIONS, help="an action (repeatable)")
+    r.add_argument("--any", action="store_true", help="any condition is enough (default: all)")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--feed", type=_id, metavar="ID", help="only for this feed")
+    g.add_argument("--folder", help="only for this folder and its subfolders")
+    r.add_argument("--apply", action="store_true", help="also apply it to the articles already stored")
+    r = rs.add_parser("remove", help="remove rules by id")
+    r.add_argument("ids", type=_id, nargs="+")
+    r = rs.add_parser("apply", help="apply rules (all, or IDS) to the stored articles")
+    r.add_argument("ids", type=_id, nargs="*")
+    r.add_argument("--dry-run", action="store_true", help="only count what would change")
+    r = rs.add_parser("export", help="write the rules as JSON (to FILE or stdout)")
+    r.add_argument("file", type=Path, nargs="?")
+    r = rs.add_parser("import", help="add the rules of a JSON export")
+    r.add_argument("file", type=Path)
+    r = rs.add_parser("hidden", help="list the articles rules hid")
+
+
+def cmd_rules(t: Tidings, args) -> int:
+    from app.rules import Condition, Rule
+
+    what = args.rules_command
+    if what == "list":
+        rules = t.rules()
+        if args.json:
+            _print_json([r.to_json() for r in rules])
+        elif not rules:
+            print("No rules yet: add one with `tidings rules add NAME --if FIELD KIND VALUE --do ACTION`.", file=sys.stderr)
+        for r in rules:
+            print(_p(f"{r.id:>4}  {r.name}{'' if r.enabled else ' (off)'}: {r.describe()}"))
+    elif what == "add":
+        conds = [Condition(f, k, v) for f, k, v in args.conds] + [Condition(f, k, v, negate=True) for f, k, v in args.negs]
+        scope = "feed" if args.feed is not None else "folder" if args.folder else "all"
+        rule = t.add_rule(Rule(name=args.name, conditions=tuple(conds), actions=tuple(dict.fromkeys(args.actions)),
+                               match="any" if args.any else "all", scope=scope, feed_id=args.feed, folder=args.folder))
+        print(_p(f"Added rule {rule.id}: {rule.name}: {rule.describe()}"))
+        if args.apply:
+            print(_p(t.apply_rules([rule.id]).describe()))
+        else:
+            preview = t.apply_rules([rule.id], dry_run=True)
+            if preview.matched:
+                print(_p(f"{preview.describe()} among the stored articles; "
+                         f"`tidings rules apply {rule.id}` applies it to them."), file=sys.stderr)
+    elif what == "remove":
+        for i in args.ids:
+            t.remove_rule(i)
+        print(f"Removed {len(args.ids)} rule{'s' if len(args.ids) != 1 else ''}.", file=sys.stderr)
+    elif what == "apply":
+        report = t.apply_rules(args.ids or None, dry_run=args.dry_run)
+        print(_p(("Would change: " if args.dry_run else "") + report.describe()))
+    elif what == "export":
+        text = t.export_rules()
+        if args.file:
+            _write_file(args.file, text)
+        else:
+            sys.stdout.write(text)
+    elif what == "import":
+        n = t.import_rules(_read_file(args.file))
+        print(f"Imported {n} rule{'s' if n != 1 else ''}.", file=sys.stderr)
+    elif what == "hidden":
+        _print_rows(t, t.hidden_ids())
+    return 0
+
+
+def rules_beside(opml: Path) -> Path:
+    """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
+    return opml.with_name(opml.stem + ".rules.json")
+
+
+POWER_COMMANDS = {"rules": cmd_rules}
+COMMANDS.update(POWER_COMMANDS)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ class Tidings:
         return path
 
     def search(self, text: str, limit: int = 500) -> list[int]:
-        return self.store.search(text, limit=limit)
+        return self.store.visible(self.store.search(text, limit=limit))  # hidden articles: the Hidden view only
 
     def update_search(self) -> int:
         return self.store.update_search()
@@ -290,3 +290,125 @@ class Tidings:
 
     def pull_model(self, name: str, on_progress=None) -> None:
         self._digests.pull_model(name, on_progress)
+
+    # --- issue 11: rules (app/rules.py) -------------------------------------------------------------
+
+    def rules(self):
+        return self.store.rules()
+
+    def rule(self, rule_id: int):
+        for r in self.store.rules():
+            if r.id == rule_id:
+                return r
+        raise NotFound(f"There is no rule {rule_id}.")
+
+    def add_rule(self, rule):
+        """Store a new rule (checked: BadRule says why it cannot be used); it applies from the next sync."""
+        from app.rules import validate
+
+        validate(rule)
+        if rule.scope == "feed":
+            self.store.feed(rule.feed_id)  # NotFound for a wrong feed
+        return self.rule(self.store.add_rule(rule, now=self.now()))
+
+    def update_rule(self, rule) -> None:
+        from app.rules import validate
+
+        validate(rule)
+        self.store.update_rule(rule, now=self.now())
+
+    def remove_rule(self, rule_id: int) -> None:
+        self.store.delete_rule(rule_id)
+
+    def apply_rules(self, rule_ids=None, *, dry_run: bool = False, rules=None, cancel=None):
+        """Apply rules (all enabled, or `rule_ids`, or unsaved `rules`) to the articles already stored.
+        Returns RulesApplied: how many articles match, and how many each action changes (a preview
+        when `dry_run`). Notify is for new articles only. Reads in batches, writes in short transactions."""
+        from app.rules import ACTION_COLUMNS, RuleSet, RulesApplied, applies_to
+
+        chosen = rules if rules is not None else [r for r in self.store.rules()
+                                                  if r.enabled and (rule_ids is None or r.id in set(rule_ids))]
+        if rule_ids is not None and rules is None:
+            known = {r.id for r in self.store.rules()}
+            missing = [i for i in rule_ids if i not in known]
+            if missing:
+                raise NotFound(f"There is no rule {missing[0]}.")
+        report = RulesApplied()
+        changes: dict[str, list[int]] = {}
+        for feed in self.feeds():
+            ruleset = RuleSet([r for r in chosen if applies_to(r, feed.id, feed.folder)])
+            if not ruleset:
+                continue
+            after = 0
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return report
+                rows = self.store.rule_candidates([feed.id], after, 2000)
+                if not rows:
+                    break
+                after = rows[-1]["id"]
+                for r in rows:
+                    out = ruleset.evaluate({"title": r["title"], "author": r["authors"], "text": r["text"],
+                                            "link": r["url"] or "", "feed": feed.title})
+                    acts = out.actions & set(ACTION_COLUMNS)
+                    if not out.actions:
+                        continue
+                    report.matched += 1
+                    for a in acts:
+                        if not r[ACTION_COLUMNS[a]]:
+                            changes.setdefault(a, []).append(r["id"])
+        report.changed = {a: len(ids) for a, ids in changes.items()}
+        if not dry_run:
+            for a, ids in changes.items():
+                self.store.set_flags(ACTION_COLUMNS[a], ids, True)
+        return report
+
+    def hidden_ids(self) -> list[int]:
+        return self.store.article_ids(ArticleQuery(hidden=True))
+
+    def unhide(self, ids) -> int:
+        return self.store.set_flags("hidden", ids, False)
+
+    def export_rules(self) -> str:
+        """Rules as JSON, with feed scopes by feed URL so they travel with the OPML."""
+        import json
+
+        urls = {f.id: f.url for f in self.feeds()}
+        out = []
+        for r in self.store.rules():
+            d = r.to_json()
+            d.pop("id", None)
+            if r.scope == "feed":
+                d["feed_url"] = urls.get(r.feed_id)
+                d.pop("feed_id", None)
+            out.append(d)
+        return json.dumps({"tidings_rules": 1, "rules": out}, ensure_ascii=False, indent=1) + "\n"
+
+    def import_rules(self, data: str | bytes) -> int:
+        """Add the rules of an export (feed scopes matched by URL). All are checked first: one bad
+        rule (BadRule, with the reason) adds none. Returns how many were added."""
+        import json
+
+        from app.rules import BadRule, Rule
+
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise BadRule(f"The rules file is not JSON ({e}).", "Give a file written by `tidings rules export`.") from None
+        items = doc.get("rules") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise BadRule("The rules file holds no list of rules.", "Give a file written by `tidings rules export`.")
+        ids = {f.url: f.id for f in self.feeds()}
+        rules = []
+        for d in items:
+            if isinstance(d, dict) and d.get("scope") == "feed" and "feed_url" in d:
+                d = dict(d)
+                if d["feed_url"] not in ids:
+                    raise BadRule(f"Rule “{d.get('name')}” is for a feed you do not follow ({d['feed_url']}).",
+                                  "Import the OPML first (it brings the feeds), then the rules.")
+                d["feed_id"] = ids[d.pop("feed_url")]
+            d = {k: v for k, v in d.items() if k != "id"} if isinstance(d, dict) else d
+            rules.append(Rule.from_json(d))
+        for r in rules:
+            self.store.add_rule(r, now=self.now())
+        return len(rules)

@@ -22,6 +22,10 @@ class Feed:
     etag: str | None = None
     last_modified: str | None = None
     next_attempt: datetime | None = None  # back-off / Retry-After: do not fetch before this
+    notify: bool = False  # a desktop notification for its new articles
+    always_translate: bool = False  # translate its articles when they are opened
+    keep_days: int | None = None  # retention override (None: Settings, 0: forever)
+    keep_count: int | None = None  # retention override (None: Settings, 0: no limit)
 
     def to_json(self) -> dict:
         return {
@@ -117,6 +121,7 @@ class ArticleQuery:
     until: datetime | None = None  # ... and before this instant
     news: bool = False  # only news, not an archive that came with a subscription (store.NEWS_SQL)
     ids: tuple[int, ...] | None = None  # e.g. search results
+    hidden: bool = False  # the Hidden view: only the articles a rule hid (otherwise they are left out)
     limit: int | None = None
     newest_first: bool = True
 

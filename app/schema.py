@@ -145,6 +145,60 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (digest_id, article_id)
     );
     """,
+    # Issue 11: rules, retention, notifications, podcasts, translation (one entry; renumbered at merge).
+    2: """
+    -- Rule actions on articles. Hidden articles stay in the store but show only in the Hidden view;
+    -- no_digest keeps an article out of the digest.
+    ALTER TABLE articles ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN no_digest INTEGER NOT NULL DEFAULT 0;
+    -- Few rows, covering: unread and starred counts subtract the hidden ones per feed from it and
+    -- views exclude its ids, so migration 1's indexes stay as they are. Queries must say "hidden = 1".
+    CREATE INDEX articles_hidden ON articles (feed_id, read, starred) WHERE hidden = 1;
+
+    ALTER TABLE feeds ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;            -- desktop notification for new articles
+    ALTER TABLE feeds ADD COLUMN always_translate INTEGER NOT NULL DEFAULT 0;  -- translate on open
+    ALTER TABLE feeds ADD COLUMN keep_days INTEGER;                            -- retention override (NULL: Settings, 0: forever)
+    ALTER TABLE feeds ADD COLUMN keep_count INTEGER;                           -- retention override (NULL: Settings, 0: no limit)
+
+    -- Rules, in the order they are listed; `spec` is the rule as JSON (app/rules.py).
+    CREATE TABLE rules (
+        id       INTEGER PRIMARY KEY,
+        position INTEGER NOT NULL DEFAULT 0,
+        enabled  INTEGER NOT NULL DEFAULT 1,
+        spec     TEXT NOT NULL,
+        created  TEXT NOT NULL,
+        updated  TEXT NOT NULL
+    );
+
+    -- Entries retention removed: a feed that still lists them must not bring them back as new.
+    CREATE TABLE retired_guids (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid    TEXT NOT NULL,
+        retired TEXT NOT NULL,
+        PRIMARY KEY (feed_id, guid)
+    ) WITHOUT ROWID;
+
+    -- New articles waiting to be announced (a notify feed/folder, or a rule's notify action).
+    CREATE TABLE notify_queue (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,     -- the rule's name, or '' for a notify feed/folder
+        queued     TEXT NOT NULL
+    );
+
+    -- Podcast and video enclosures: downloads (resumable) and played state.
+    CREATE TABLE downloads (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        url        TEXT NOT NULL,
+        path       TEXT,                -- relative to the downloads folder
+        received   INTEGER NOT NULL DEFAULT 0,
+        total      INTEGER,
+        state      TEXT NOT NULL DEFAULT 'none',   -- none | partial | done | failed
+        error      TEXT,
+        played     INTEGER NOT NULL DEFAULT 0,
+        updated    TEXT NOT NULL,
+        PRIMARY KEY (article_id, url)
+    );
+    """,
 }
 
 LATEST = max(MIGRATIONS)

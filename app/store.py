@@ -183,7 +183,8 @@ class Store:
     # --- feeds ---------------------------------------------------------------------------------
 
     _FEED_SQL = """
-        SELECT f.*, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0) AS unread
+        SELECT f.*, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0)
+                    - (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.hidden = 1 AND a.read = 0) AS unread
         FROM feeds f
     """
 
@@ -216,7 +217,8 @@ class Store:
         return _feed(rows[0])
 
     def update_feed(self, feed_id: int, **fields) -> None:
-        allowed = {"user_title", "folder", "fetch_full_text", "fetch_images", "url"}
+        allowed = {"user_title", "folder", "fetch_full_text", "fetch_images", "url",
+                   "notify", "always_translate", "keep_days", "keep_count"}  # the last four: issue 11
         bad = set(fields) - allowed
         if bad:
             raise ValueError(f"cannot update {bad}")
@@ -321,7 +323,9 @@ class Store:
                 ):
                     existing[r["guid"]] = (r["id"], r["content_hash"])
             stamp = to_db(now)
-            for p in decide.plan_entries(parsed.entries, existing, fetch_full_text=bool(feed["fetch_full_text"]),
+            entries = self._unretired(db, feed_id, parsed.entries, existing)  # issue 11: retention
+            inserted: list = []  # issue 11: (id, entry, text) of new articles, for the rules
+            for p in decide.plan_entries(entries, existing, fetch_full_text=bool(feed["fetch_full_text"]),
                                          fetch_images=bool(feed["fetch_images"])):
                 e = p.entry
                 published = to_db(e.published)
@@ -337,6 +341,7 @@ class Store:
                     )
                     article_id = cur.lastrowid
                     result.new.append(article_id)
+                    inserted.append((article_id, e, p.text))
                 else:
                     article_id = p.article_id
                     # Changed content updates in place. Keep extracted text unless we will fetch it again.
@@ -356,6 +361,7 @@ class Store:
                         "INSERT OR IGNORE INTO enclosures (article_id, url, type, length) VALUES (?, ?, ?, ?)",
                         [(article_id, x.url, x.type, x.length) for x in e.enclosures],
                     )
+            self.rule_engine.on_insert(db, feed_id, inserted, stamp)  # issue 11: rules, in this transaction
         return result
 
     # --- offline work: full text and images ------------------------------------------------------
@@ -491,7 +497,7 @@ class Store:
         Either way an archive is left out: an item published long before it was first seen, or an
         undated one that came with the feed's first sync."""
         column = "sort_date" if by == "date" else "first_seen"
-        sql = _ARTICLE_SQL + f" WHERE a.{column} >= ? AND a.{column} < ? AND {NEWS_SQL}"
+        sql = _ARTICLE_SQL + f" WHERE a.{column} >= ? AND a.{column} < ? AND {NEWS_SQL} AND a.hidden = 0 AND a.no_digest = 0"
         params: list = [to_db(start), to_db(end)]
         if folders:
             sql += " AND (" + " OR ".join("f.folder = ? OR f.folder LIKE ?" for _ in folders) + ")"
@@ -518,11 +524,24 @@ class Store:
         per_feed = {row[0]: row[1] for row in self._read(
             """SELECT f.id, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0) AS n
                FROM feeds f""") if row[1]}
+        # Hidden unread are subtracted (a scan of the small hidden partial index), not filtered per row.
+        hidden = hidden_starred = 0
+        for feed_id, n, unread, starred in self._read("""SELECT feed_id, count(*), total(read = 0), total(starred)
+                                                          FROM articles WHERE hidden = 1 GROUP BY feed_id"""):
+            hidden += n
+            hidden_starred += int(starred)
+            if unread and feed_id in per_feed:
+                per_feed[feed_id] -= int(unread)
+                if per_feed[feed_id] <= 0:
+                    del per_feed[feed_id]
         today = self._read(f"""SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id
-                               WHERE a.read = 0 AND a.sort_date >= ? AND a.sort_date < ? AND {NEWS_SQL}""",
+                               WHERE a.read = 0 AND a.sort_date >= ? AND a.sort_date < ? AND {NEWS_SQL}
+                               AND a.hidden = 0""",
                            (to_db(today_start), to_db(today_end or datetime.max.replace(tzinfo=timezone.utc))))
         starred = self._read("SELECT count(*) FROM articles WHERE starred = 1")
-        return {"unread": sum(per_feed.values()), "starred": starred[0][0], "today": today[0][0], "feeds": per_feed}
+        return {"unread": sum(per_feed.values()), "starred": starred[0][0] - hidden_starred, "today": today[0][0],
+                "feeds": per_feed,
+                "hidden": hidden}
 
     # --- read / starred -------------------------------------------------------------------------------
 
@@ -733,6 +752,86 @@ class Store:
         rows = self._read("SELECT * FROM digests ORDER BY created DESC LIMIT 1")
         return _digest(rows[0]) if rows else None
 
+    # --- issue 11: rules, hidden articles, retention, notifications, downloads ------------------------
+
+    @property
+    def rule_engine(self):
+        engine = getattr(self, "_rule_engine", None)
+        if engine is None:
+            from app.rules import RuleEngine
+
+            engine = self._rule_engine = RuleEngine()
+        return engine
+
+    def _unretired(self, db: sqlite3.Connection, feed_id: int, entries: list, existing: dict) -> list:
+        """`entries` without those retention removed (their guids are kept in retired_guids)."""
+        fresh = [e.guid for e in entries if e.guid not in existing]
+        if not fresh or db.execute("SELECT 1 FROM retired_guids WHERE feed_id = ? LIMIT 1", (feed_id,)).fetchone() is None:
+            return entries
+        retired: set[str] = set()
+        for chunk in _chunks(fresh, BATCH):
+            retired.update(r[0] for r in db.execute(
+                f"SELECT guid FROM retired_guids WHERE feed_id = ? AND guid IN ({_qs(chunk)})", (feed_id, *chunk)))
+        return [e for e in entries if e.guid not in retired] if retired else entries
+
+    def rules(self) -> list:
+        """Every rule, in order, including disabled ones and any stored rule that no longer checks."""
+        import json as _json
+
+        from app.rules import BadRule, Rule
+
+        out = []
+        for r in self._read("SELECT id, enabled, spec FROM rules ORDER BY position, id"):
+            d = _json.loads(r["spec"])
+            d["id"], d["enabled"] = r["id"], bool(r["enabled"])
+            try:
+                out.append(Rule.from_json(d))
+            except BadRule:
+                continue
+        return out
+
+    def add_rule(self, rule, *, now: datetime) -> int:
+        spec = {k: v for k, v in rule.to_json().items() if k not in ("id", "enabled")}
+        with self._write() as db:
+            pos = db.execute("SELECT coalesce(max(position), 0) + 1 FROM rules").fetchone()[0]
+            return db.execute("INSERT INTO rules (position, enabled, spec, created, updated) VALUES (?, ?, ?, ?, ?)",
+                              (pos, int(rule.enabled), json.dumps(spec), to_db(now), to_db(now))).lastrowid
+
+    def update_rule(self, rule, *, now: datetime) -> None:
+        spec = {k: v for k, v in rule.to_json().items() if k not in ("id", "enabled")}
+        with self._write() as db:
+            if db.execute("UPDATE rules SET enabled = ?, spec = ?, updated = ? WHERE id = ?",
+                          (int(rule.enabled), json.dumps(spec), to_db(now), rule.id)).rowcount == 0:
+                raise NotFound(f"There is no rule {rule.id}.")
+
+    def delete_rule(self, rule_id: int) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 0:
+                raise NotFound(f"There is no rule {rule_id}.")
+
+    def rule_candidates(self, feed_ids: Sequence[int], after_id: int, limit: int) -> list[sqlite3.Row]:
+        """A batch of existing articles for rules to look at (id order, from `after_id`)."""
+        return self._read(
+            f"""SELECT a.id, a.feed_id, a.title, a.authors, a.text, a.url, a.read, a.starred, a.hidden, a.no_digest
+                FROM articles a WHERE a.id > ? AND a.feed_id IN ({_qs(feed_ids) or 'NULL'})
+                ORDER BY a.id LIMIT ?""", (after_id, *feed_ids, limit))
+
+    def set_flags(self, column: str, ids: Sequence[int], value: bool = True) -> int:
+        """Set read, starred, hidden or no_digest on many articles in one short transaction."""
+        if column not in ("read", "starred", "hidden", "no_digest"):
+            raise ValueError(column)
+        n = 0
+        with self._write() as db:
+            for chunk in _chunks(list(ids), BATCH):
+                n += db.execute(f"UPDATE articles SET {column} = ? WHERE {column} != ? AND id IN ({_qs(chunk)})",
+                                (int(value), int(value), *chunk)).rowcount
+        return n
+
+    def visible(self, ids: Sequence[int]) -> list[int]:
+        """`ids` without hidden articles (search results), in the order given."""
+        hidden = {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}
+        return [i for i in ids if i not in hidden] if hidden else list(ids)
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -770,6 +869,9 @@ def _where(q: ArticleQuery) -> tuple[str, list]:
         params.append(to_db(q.until))
     if q.news:
         clauses.append(f"EXISTS (SELECT 1 FROM feeds f WHERE f.id = a.feed_id AND {NEWS_SQL})")
+    # Hidden articles (a rule's action) show only in the Hidden view. Excluding the few hidden ids
+    # (a partial index) keeps the covering indexes above usable, where "a.hidden = 0" would read rows.
+    clauses.append("a.hidden = 1" if q.hidden else "a.id NOT IN (SELECT id FROM articles WHERE hidden = 1)")
     if q.ids is not None:
         ids = list(q.ids)
         clauses.append(f"a.id IN ({_qs(ids) or 'NULL'})")
@@ -805,6 +907,8 @@ def _feed(r: sqlite3.Row) -> Feed:
         etag=r["etag"],
         last_modified=r["last_modified"],
         next_attempt=from_db(r["next_attempt"]),
+        notify=bool(r["notify"]), always_translate=bool(r["always_translate"]),
+        keep_days=r["keep_days"], keep_count=r["keep_count"],
     )
 
 
