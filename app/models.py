@@ -122,6 +122,7 @@ class ArticleQuery:
     news: bool = False  # only news, not an archive that came with a subscription (store.NEWS_SQL)
     ids: tuple[int, ...] | None = None  # e.g. search results
     hidden: bool = False  # the Hidden view: only the articles a rule hid (otherwise they are left out)
+    podcasts: bool = False  # the Podcasts view: articles with an audio or video enclosure
     limit: int | None = None
     newest_first: bool = True
 

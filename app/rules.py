@@ -88,7 +88,8 @@ class Rule:
     def describe(self) -> str:
         """One line for lists: 'title has keyword "apple" → star, hide'."""
         joiner = " and " if self.match == "all" else " or "
-        conds = joiner.join(f'{c.field} {"lacks" if c.negate else "has"} {c.kind} "{c.value}"' for c in self.conditions)
+        conds = joiner.join(f'{"anywhere" if c.field == "any" else c.field} {"lacks" if c.negate else "has"} '
+                            f'{c.kind} "{c.value}"' for c in self.conditions)
         where = {"all": "", "feed": f" [feed {self.feed_id}]", "folder": f" [folder {self.folder}]"}[self.scope]
         return f"{conds}{where} → {', '.join(ACTION_LABELS.get(a, a) for a in self.actions)}"
 

@@ -842,6 +842,11 @@ NEWS_LAG_DAYS = 2
 NEWS_SQL = (f"(CASE WHEN a.published IS NOT NULL THEN julianday(a.first_seen) - julianday(a.published) <= {NEWS_LAG_DAYS}"
             " ELSE julianday(a.first_seen) - julianday(f.added) > 10.0 / 1440 END)")
 
+# Enclosures a player plays (the Podcasts view): by type, else by the file's extension.
+MEDIA_SQL = ("(type LIKE 'audio/%' OR type LIKE 'video/%' OR ((type IS NULL OR type = '' OR type = "
+             "'application/octet-stream') AND (url LIKE '%.mp3%' OR url LIKE '%.m4a%' OR url LIKE '%.ogg%' OR "
+             "url LIKE '%.opus%' OR url LIKE '%.mp4%' OR url LIKE '%.webm%' OR url LIKE '%.mov%')))")
+
 _ARTICLE_SQL = """
     SELECT a.*, coalesce(f.user_title, nullif(f.title, ''), f.url) AS feed_title
     FROM articles a JOIN feeds f ON f.id = a.feed_id
@@ -872,6 +877,8 @@ def _where(q: ArticleQuery) -> tuple[str, list]:
     # Hidden articles (a rule's action) show only in the Hidden view. Excluding the few hidden ids
     # (a partial index) keeps the covering indexes above usable, where "a.hidden = 0" would read rows.
     clauses.append("a.hidden = 1" if q.hidden else "a.id NOT IN (SELECT id FROM articles WHERE hidden = 1)")
+    if q.podcasts:
+        clauses.append(f"a.id IN (SELECT article_id FROM enclosures WHERE {MEDIA_SQL})")
     if q.ids is not None:
         ids = list(q.ids)
         clauses.append(f"a.id IN ({_qs(ids) or 'NULL'})")

@@ -47,6 +47,8 @@ from app.resources import resource_path
 from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
 from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
 from ui.reader import ArticleView
+from ui.power import install_power_features  # issue 11
+from ui.smart_views import extra_query  # issue 11
 from ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         hints = QApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._scheme_changed)
+        install_power_features(self)  # issue 11: rules, retention, translation, notifications, podcasts
         self.refresh_feeds(initial=True)
 
     @Slot()
@@ -507,6 +510,8 @@ class MainWindow(QMainWindow):
         return True
 
     def query_for(self, key: str) -> ArticleQuery:
+        if (extra := extra_query(key)) is not None:  # issue 11: Podcasts, Hidden
+            return extra
         kind, _, value = key.partition(":")
         if kind == "feed":
             return ArticleQuery(feed_id=int(value))

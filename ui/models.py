@@ -18,6 +18,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 3
 SORT_ROLE = Qt.ItemDataRole.UserRole + 4  # smart views first, then folders, then feeds, by name
 
 SMART_VIEWS = [("today", "Today"), ("unread", "All unread"), ("starred", "Starred"), ("digests", "Digests")]
+from ui.smart_views import EXTRA_SMART_VIEWS, extra_icons  # noqa: E402 - issue 11: Podcasts, Hidden
+SMART_VIEWS += EXTRA_SMART_VIEWS  # issue 11
 
 
 def relative_time(d: datetime | None, now: datetime | None = None) -> str:
@@ -76,6 +78,7 @@ class SourcesModel(QStandardItemModel):
             "feed": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
             "error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
         }
+        self._icons.update(extra_icons(style))  # issue 11
         self.feeds: list[Feed] = []
 
     def key_index(self, key: str) -> QModelIndex:
