@@ -360,6 +360,15 @@ def add_power_parsers(sub) -> None:
     r.add_argument("file", type=Path)
     r = rs.add_parser("hidden", help="list the articles rules hid")
 
+    c = sub.add_parser("retention", help="show or set how long articles are kept (starred and digest-cited: always)")
+    c.add_argument("--days", type=_limit, default=..., metavar="N",
+                   help="keep N days (0: forever; with --feed, 'default': as for every feed)")
+    c.add_argument("--per-feed", type=_limit, default=..., metavar="N", help="keep the newest N per feed (0: no limit)")
+    c.add_argument("--feed", type=_id, metavar="ID", help="set this feed's own limits")
+    c = sub.add_parser("clean", help="remove what retention lets go (with images and downloads), then compact")
+    c.add_argument("--dry-run", action="store_true", help="only count what would go")
+    c.add_argument("--no-compact", action="store_true", help="skip the VACUUM (it needs the library to itself)")
+
 
 def cmd_rules(t: Tidings, args) -> int:
     from app.rules import Condition, Rule
@@ -407,12 +416,53 @@ def cmd_rules(t: Tidings, args) -> int:
     return 0
 
 
+def _limit(s: str):
+    if s.strip().lower() in ("default", "none"):
+        return None
+    return 0 if s.strip() == "0" else _count(s)
+
+
+def cmd_retention(t: Tidings, args) -> int:
+    if args.feed is not None:
+        t.set_feed_extras(args.feed, keep_days=args.days, keep_count=args.per_feed)
+    else:
+        for key, value in (("retention_days", args.days), ("retention_per_feed", args.per_feed)):
+            if value is None:
+                print("tidings retention: 'default' is for a feed's own limits (with --feed ID).", file=sys.stderr)
+                return 2
+            if value is not ...:
+                t.set_setting(key, value)
+    days, count = t.setting("retention_days"), t.setting("retention_per_feed")
+    print(f"Keep: {f'{days} days' if days else 'forever'}, {f'the newest {count} per feed' if count else 'any number per feed'}"
+          " (starred and digest-cited articles always).")
+    for f in t.feeds():
+        if f.keep_days is not None or f.keep_count is not None:
+            print(_p(f"  {f.id:>5}  {f.title}: " + ", ".join(
+                x for x in ((f"{f.keep_days} days" if f.keep_days else "forever") if f.keep_days is not None else "",
+                            (f"newest {f.keep_count}" if f.keep_count else "no count limit") if f.keep_count is not None else "")
+                if x)))
+    print(f"Now: {t.library_sizes().describe()}.")
+    return 0
+
+
+def cmd_clean(t: Tidings, args) -> int:
+    report = t.apply_retention(dry_run=args.dry_run)
+    print(_p(report.describe()))
+    if not args.dry_run and not args.no_compact:
+        before, after = t.compact()
+        from app.retention import human_size
+
+        print(f"Compacted: {human_size(before.total)} before ({before.describe()}), "
+              f"{human_size(after.total)} after ({after.describe()}).")
+    return 0
+
+
 def rules_beside(opml: Path) -> Path:
     """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
     return opml.with_name(opml.stem + ".rules.json")
 
 
-POWER_COMMANDS = {"rules": cmd_rules}
+POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean}
 COMMANDS.update(POWER_COMMANDS)
 
 

@@ -412,3 +412,63 @@ class Tidings:
         for r in rules:
             self.store.add_rule(r, now=self.now())
         return len(rules)
+
+    # --- issue 11: per-feed options, retention and compaction (app/retention.py) -------------------
+
+    def set_feed_extras(self, feed_id: int, *, notify: bool | None = None, always_translate: bool | None = None,
+                        keep_days=..., keep_count=...) -> None:
+        """Notify / always translate on a feed, and its retention override (None: follow Settings;
+        0: keep forever / no limit; `...`: leave as is)."""
+        fields = {}
+        if notify is not None:
+            fields["notify"] = int(notify)
+        if always_translate is not None:
+            fields["always_translate"] = int(always_translate)
+        for name, value in (("keep_days", keep_days), ("keep_count", keep_count)):
+            if value is not ...:
+                if value is not None and (not isinstance(value, int) or value < 0):
+                    raise ValueError(f"{name} must be a whole number of 0 or more, or None")
+                fields[name] = value
+        self.store.feed(feed_id)  # NotFound for a wrong id
+        self.store.update_feed(feed_id, **fields)
+
+    @property
+    def download_dir(self) -> Path:
+        chosen = self.setting("download_dir")
+        return Path(chosen).expanduser() if chosen else self.data_dir / "downloads"
+
+    def apply_retention(self, *, dry_run: bool = False, cancel=None):
+        """Remove what the retention settings let go (never starred or digest-cited articles), with
+        their images and downloads; a removed entry never comes back from its feed. RetentionReport."""
+        from app.retention import run_retention
+
+        return run_retention(self.store, self.feeds(), days=int(self.setting("retention_days") or 0),
+                             per_feed=int(self.setting("retention_per_feed") or 0), now=self.now(),
+                             image_dir=self.image_dir, dry_run=dry_run, cancel=cancel)
+
+    def library_sizes(self):
+        from app.retention import sizes
+
+        return sizes(self.store.path, self.image_dir, self.download_dir)
+
+    def compact(self):
+        """Merge the search index and VACUUM the library; (sizes before, sizes after). Slow on a big
+        library (seconds) and needs the library to itself: the UI runs it in the background."""
+        before = self.library_sizes()
+        self.store.update_search()
+        self.store.optimize_search()
+        self.store.vacuum()
+        return before, self.library_sizes()
+
+
+# Issue 11's settings with their defaults (retention is off until the person sets a limit).
+DEFAULT_SETTINGS.update({
+    "retention_days": 0,  # 0: keep forever
+    "retention_per_feed": 0,  # 0: no limit
+    "translate_language": None,  # None: the system's language
+    "notify_folders": [],  # folders whose new articles are announced
+    "notify_enabled": True,
+    "summarise_at": None,  # "HH:MM": write today's digest in the background then, and notify
+    "download_dir": None,  # None: DATA_DIR/downloads
+    "download_max_mb": 500,  # the largest enclosure Tidings downloads
+})

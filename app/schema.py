@@ -185,11 +185,16 @@ MIGRATIONS: dict[int, str] = {
         queued     TEXT NOT NULL
     );
 
+    -- Retention keeps digest-cited articles and removes images no article shows any more: both
+    -- look up by the second column of a primary key (and deleting an article checks digest_sources).
+    CREATE INDEX digest_sources_by_article ON digest_sources (article_id);
+    CREATE INDEX article_images_by_url ON article_images (url);
+
     -- Podcast and video enclosures: downloads (resumable) and played state.
     CREATE TABLE downloads (
         article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
         url        TEXT NOT NULL,
-        path       TEXT,                -- relative to the downloads folder
+        path       TEXT,                -- the file (absolute: the downloads folder is a setting)
         received   INTEGER NOT NULL DEFAULT 0,
         total      INTEGER,
         state      TEXT NOT NULL DEFAULT 'none',   -- none | partial | done | failed

@@ -827,6 +827,64 @@ class Store:
                                 (int(value), int(value), *chunk)).rowcount
         return n
 
+    def retention_candidates(self, feed_id: int, cutoff: datetime | None, keep: int | None) -> list[int]:
+        """Articles of a feed retention may remove: older than `cutoff` or beyond the newest `keep`,
+        never starred nor cited by a digest."""
+        if cutoff is None and not keep:
+            return []
+        tests, params = [], [feed_id]
+        if cutoff is not None:
+            tests.append("a.sort_date < ?")
+            params.append(to_db(cutoff))
+        if keep:
+            tests.append("a.id NOT IN (SELECT id FROM articles WHERE feed_id = ? ORDER BY sort_date DESC, id DESC LIMIT ?)")
+            params += [feed_id, keep]
+        return [r[0] for r in self._read(
+            f"""SELECT a.id FROM articles a WHERE a.feed_id = ? AND a.starred = 0
+                AND NOT EXISTS (SELECT 1 FROM digest_sources d WHERE d.article_id = a.id)
+                AND ({' OR '.join(tests)}) ORDER BY a.id""", params)]
+
+    def retire_articles(self, ids: Sequence[int], *, now: datetime) -> tuple[int, list[str], list[str]]:
+        """Delete articles in one transaction, remembering their guids so the feed cannot bring them
+        back; return (deleted, image files no article shows any more, download files). The files
+        are the caller's to delete after this commits (a crash then leaves files, never dangling rows)."""
+        ids = list(ids)
+        images: list[str] = []
+        downloads: list[str] = []
+        with self._write() as db:
+            qs = _qs(ids)
+            db.execute(f"""INSERT OR IGNORE INTO retired_guids (feed_id, guid, retired)
+                           SELECT feed_id, guid, ? FROM articles WHERE id IN ({qs})""", (to_db(now), *ids))
+            downloads = [r[0] for r in db.execute(
+                f"SELECT path FROM downloads WHERE path IS NOT NULL AND article_id IN ({qs})", ids)]
+            urls = [r[0] for r in db.execute(f"SELECT DISTINCT url FROM article_images WHERE article_id IN ({qs})", ids)]
+            n = db.execute(f"DELETE FROM articles WHERE id IN ({qs})", ids).rowcount
+            for chunk in _chunks(urls, BATCH):
+                orphans = db.execute(
+                    f"""SELECT url, path FROM images WHERE url IN ({_qs(chunk)})
+                        AND NOT EXISTS (SELECT 1 FROM article_images ai WHERE ai.url = images.url)""", chunk).fetchall()
+                db.executemany("DELETE FROM images WHERE url = ?", [(r[0],) for r in orphans])
+                images += [r[1] for r in orphans if r[1]]
+        return n, images, downloads
+
+    def optimize_search(self) -> None:
+        """Merge the full-text index's segments (after many deletes)."""
+        with self._write() as db:
+            db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
+
+    def vacuum(self) -> None:
+        """Give freed pages back to the disk: checkpoint the WAL, then VACUUM (no transaction may be
+        open; another connection writing makes it wait up to the busy timeout, then StoreLocked)."""
+        if self.read_only:
+            raise StoreError("The library is read-only: it cannot be compacted.")
+        db = self._db
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as e:
+            raise _translate(e) from e
+
     def visible(self, ids: Sequence[int]) -> list[int]:
         """`ids` without hidden articles (search results), in the order given."""
         hidden = {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}

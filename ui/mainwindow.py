@@ -47,7 +47,7 @@ from app.resources import resource_path
 from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
 from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
 from ui.reader import ArticleView
-from ui.power import install_power_features  # issue 11
+from ui.power import add_power_menu_items, install_power_features  # issue 11
 from ui.smart_views import extra_query  # issue 11
 from ui.tasks import Tasks
 
@@ -978,6 +978,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Unsubscribe…", lambda: self.prompt_unsubscribe(fid))
         elif key == "smart:digests":
             menu.clear()
+        add_power_menu_items(self, menu, key)  # issue 11: notify, always translate, keep articles
         if not menu.isEmpty():
             menu.popup(self.sources.viewport().mapToGlobal(pos))
         self.context_menu = menu

@@ -25,6 +25,68 @@ def install_power_features(window) -> None:
     feeds.addSeparator()
     feeds.addAction(window.act_rules)
 
+    window.act_cleanup = QAction("Clean up library…", window)
+    window.act_cleanup.setStatusTip("Remove old articles as the retention settings say, and compact the library")
+    window.act_cleanup.triggered.connect(lambda *_: open_cleanup_dialog(window))
+    file_menu = _menu(window, "File")
+    settings = next((a for a in file_menu.actions() if a is getattr(window, "act_settings", None)), None)
+    file_menu.insertAction(settings, window.act_cleanup) if settings else file_menu.addAction(window.act_cleanup)
+
+
+def add_power_menu_items(window, menu, key: str) -> None:
+    """The sources pane's context menu: notify, always translate and retention per feed; notify per folder."""
+    kind, _, value = key.partition(":")
+    if kind == "feed":
+        fid = int(value)
+        f = window._feed(fid)
+        menu.addSeparator()
+        for label, option in (("Notify me of new articles", "notify"), ("Always translate", "always_translate")):
+            act = menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(bool(f and getattr(f, option)))
+            act.toggled.connect(lambda on, option=option: _set_extra(window, fid, **{option: on}))
+        menu.addAction("Keep articles…", lambda: prompt_keep(window, fid))
+    elif kind == "folder":
+        folders = list(window.prefs.get("notify_folders") or window.t.setting("notify_folders") or [])
+        act = menu.addAction("Notify me of new articles in this folder")
+        act.setCheckable(True)
+        act.setChecked(value in folders)
+        act.toggled.connect(lambda on: _set_notify_folder(window, value, on))
+
+
+def _set_extra(window, fid: int, **kw) -> None:
+    window.tasks.run(lambda: window.t.set_feed_extras(fid, **kw), on_done=lambda _: window.refresh_feeds(),
+                     serial=True, context="changing the feed's options")
+
+
+def _set_notify_folder(window, folder: str, on: bool) -> None:
+    def save():
+        folders = [f for f in (window.t.setting("notify_folders") or []) if f != folder] + ([folder] if on else [])
+        window.t.set_setting("notify_folders", folders)
+        return folders
+
+    window.tasks.run(save, on_done=lambda folders: window.prefs.__setitem__("notify_folders", folders),
+                     serial=True, context="changing the folder's notifications")
+
+
+def prompt_keep(window, fid: int):
+    from ui.keep_dialog import KeepDialog
+
+    dlg = KeepDialog(window._feed(fid), window)
+    dlg.accepted.connect(lambda: _set_extra(window, fid, **dlg.values()))
+    dlg.open()
+    window.keep_dlg = dlg
+    return dlg
+
+
+def open_cleanup_dialog(window):
+    from ui.cleanup_dialog import CleanupDialog
+
+    dlg = CleanupDialog(window.t, window.tasks, window)
+    dlg.open()
+    window.cleanup_dlg = dlg
+    return dlg
+
 
 def open_rules_dialog(window):
     from ui.rules_dialog import RulesDialog
