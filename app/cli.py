@@ -369,6 +369,12 @@ def add_power_parsers(sub) -> None:
     c.add_argument("--dry-run", action="store_true", help="only count what would go")
     c.add_argument("--no-compact", action="store_true", help="skip the VACUUM (it needs the library to itself)")
 
+    c = sub.add_parser("translate", help="translate an article (or --digest ID) with the local Ollama model")
+    c.add_argument("id", type=_id, nargs="?", help="the article")
+    c.add_argument("--digest", type=_id, metavar="ID", help="a stored digest instead")
+    c.add_argument("--to", metavar="LANGUAGE", help="e.g. German or de (default: Settings, else the system's)")
+    c.add_argument("--model", help="an installed Ollama model (default: Settings, else a sensible one)")
+
 
 def cmd_rules(t: Tidings, args) -> int:
     from app.rules import Condition, Rule
@@ -457,12 +463,54 @@ def cmd_clean(t: Tidings, args) -> int:
     return 0
 
 
+def cmd_translate(t: Tidings, args) -> int:
+    if (args.id is None) == (args.digest is None):
+        print("tidings translate: give an article ID or --digest ID.", file=sys.stderr)
+        return 2
+    current = {"index": -1}
+    marks: list[str] = []
+
+    def begin(i: int) -> None:
+        if current["index"] >= 0:
+            sys.stdout.write("\n\n")
+        current["index"] = i
+        if i < len(marks):
+            sys.stdout.write(marks[i])
+
+    def on_event(ev) -> None:  # "text": a delta of paragraph i; "paragraph": i whole (cached: no deltas came)
+        if ev.kind not in ("text", "paragraph"):
+            return
+        if ev.index != current["index"]:
+            begin(ev.index)
+            if ev.kind == "paragraph":
+                sys.stdout.write(_p(ev.text))
+        if ev.kind == "text":
+            sys.stdout.write(_p(ev.text))
+        sys.stdout.flush()
+
+    if args.digest is not None:
+        import re
+
+        text = t.digest_markdown(t.get_digest(args.digest))
+        marks[:] = [re.match(r"^(#+\s+|[-*]\s+|>\s+)?", b.strip()).group(0) or ""
+                    for b in re.split(r"\n\s*\n", text) if b.strip()]
+        result = t.translate_digest(args.digest, language=args.to, model=args.model, on_event=on_event)
+    else:
+        result = t.translate_article(args.id, language=args.to, model=args.model, on_event=on_event)
+    sys.stdout.write("\n")
+    print(f"Translated into {result.language} by {result.model}.", file=sys.stderr)
+    if result.error:
+        print(_p(f"tidings: stopped part way: {result.error}"), file=sys.stderr)
+        return 1
+    return 0
+
+
 def rules_beside(opml: Path) -> Path:
     """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
     return opml.with_name(opml.stem + ".rules.json")
 
 
-POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean}
+POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate}
 COMMANDS.update(POWER_COMMANDS)
 
 

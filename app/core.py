@@ -460,6 +460,57 @@ class Tidings:
         self.store.vacuum()
         return before, self.library_sizes()
 
+    # --- issue 11: local translation (app/translate.py) ---------------------------------------------
+
+    def translation_language(self) -> str:
+        from app.translate import language_name
+
+        return language_name(self.setting("translate_language"))
+
+    def _translator(self, language, model):
+        """(client, model, language) ready to translate: OllamaUnavailable / ModelMissing if not."""
+        from app.digest.service import is_embedding_model
+        from app.translate import language_name
+
+        client = self._digests.llm()
+        installed = [m for m in client.list_models() if not is_embedding_model(m)]
+        chosen = client.choose_model(model or self.setting("ollama_model"), installed)
+        return client, chosen, language_name(language or self.setting("translate_language"))
+
+    def _run_translation(self, paragraphs, language, model, on_event, cancel):
+        from app.translate import translate
+
+        client, chosen, lang = self._translator(language, model)
+        return translate(paragraphs, language=lang, model=chosen, client=client, cache_get=self.store.cache_get,
+                         cache_put=self.store.cache_put, on_event=on_event, cancel=cancel)
+
+    def translate_article(self, article_id: int, *, language: str | None = None, model: str | None = None,
+                          on_event=None, cancel=None):
+        """The article's title and paragraphs in `language` (default Settings, else the system's), by
+        the local model, streamed through `on_event(TranslationEvent)`, each paragraph cached.
+        Translation.source[0] / paragraphs[0] are the title."""
+        from app.html import html_to_text
+        from app.translate import paragraphs_of_text
+
+        a = self.article(article_id)
+        body = paragraphs_of_text(a.text or html_to_text(a.content_html or a.summary))
+        return self._run_translation([a.display_title or a.title or "(untitled)", *body], language, model,
+                                     on_event, cancel)
+
+    def translate_digest(self, digest_id: int, *, language: str | None = None, model: str | None = None,
+                         on_event=None, cancel=None):
+        """A stored digest's Markdown, paragraph by paragraph; headings and list marks are kept as they are."""
+        import re
+
+        text = self.digest_markdown(self.get_digest(digest_id))
+        blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+        marks = [re.match(r"^(#+\s+|[-*]\s+|>\s+)?", b).group(0) or "" for b in blocks]
+        bodies = [b[len(m):] for b, m in zip(blocks, marks)]
+        result = self._run_translation(bodies, language, model, on_event, cancel)
+        result.marks = marks  # type: ignore[attr-defined]
+        return result
+
+
 
 # Issue 11's settings with their defaults (retention is off until the person sets a limit).
 DEFAULT_SETTINGS.update({

@@ -640,6 +640,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(e), e.hint)
             return
         self.reader.show_article(a)
+        self.translator.article_shown(a)  # issue 11: cancel another's translation; "always translate"
         if not from_list:
             row = self.articles_model.row_of(article_id)
             if row >= 0:

@@ -25,6 +25,13 @@ def install_power_features(window) -> None:
     feeds.addSeparator()
     feeds.addAction(window.act_rules)
 
+    from ui.translate_pane import TranslateController
+
+    window.translator = TranslateController(window)
+    article_menu = _menu(window, "Article")
+    article_menu.addSeparator()
+    article_menu.addAction(window.translator.action)
+
     window.act_cleanup = QAction("Clean up library…", window)
     window.act_cleanup.setStatusTip("Remove old articles as the retention settings say, and compact the library")
     window.act_cleanup.triggered.connect(lambda *_: open_cleanup_dialog(window))
