@@ -55,6 +55,6 @@ def test_feed_context_menu_keep_articles_override(qtbot, ui_tidings, open_window
     add_power_menu_items(w, menu, f"feed:{f.id}")
     menu_texts = [a.text() for a in menu.actions() if a.text()]
     assert menu_texts == ["Notify me of new articles", "Always translate", "Keep articles…"]
-    menu.actions()[1].setChecked(True)  # the separator is [0]
+    menu.actions()[0].setChecked(True)
     idle(qtbot, w)
     assert ui_tidings.feed(f.id).notify

@@ -46,13 +46,25 @@ def add_power_menu_items(window, menu, key: str) -> None:
     if kind == "feed":
         fid = int(value)
         f = window._feed(fid)
-        menu.addSeparator()
+        # before "Unsubscribe…", which stays last
+        last = next((a for a in menu.actions() if a.text().startswith("Unsubscribe")), None)
+        items = []
         for label, option in (("Notify me of new articles", "notify"), ("Always translate", "always_translate")):
-            act = menu.addAction(label)
+            act = QAction(label, menu)
             act.setCheckable(True)
             act.setChecked(bool(f and getattr(f, option)))
             act.toggled.connect(lambda on, option=option: _set_extra(window, fid, **{option: on}))
-        menu.addAction("Keep articles…", lambda: prompt_keep(window, fid))
+            items.append(act)
+        keep = QAction("Keep articles…", menu)
+        keep.triggered.connect(lambda *_: prompt_keep(window, fid))
+        items.append(keep)
+        sep = QAction(menu)
+        sep.setSeparator(True)
+        items.append(sep)
+        if last is not None:
+            menu.insertActions(last, items)
+        else:
+            menu.addActions(items)
     elif kind == "folder":
         folders = list(window.prefs.get("notify_folders") or window.t.setting("notify_folders") or [])
         act = menu.addAction("Notify me of new articles in this folder")
