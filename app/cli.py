@@ -369,6 +369,19 @@ def add_power_parsers(sub) -> None:
     c.add_argument("--dry-run", action="store_true", help="only count what would go")
     c.add_argument("--no-compact", action="store_true", help="skip the VACUUM (it needs the library to itself)")
 
+    c = sub.add_parser("notify", help="desktop notifications: for feeds, folders; what is waiting to be announced")
+    ns = c.add_subparsers(dest="notify_command", metavar="ACTION", required=True)
+    n = ns.add_parser("feed", help="notify (or not) for a feed's new articles")
+    n.add_argument("id", type=_id)
+    n.add_argument("state", choices=("on", "off"))
+    n = ns.add_parser("folder", help="notify (or not) for new articles in a folder and its subfolders")
+    n.add_argument("folder")
+    n.add_argument("state", choices=("on", "off"))
+    n = ns.add_parser("list", help="what notifies: feeds, folders, the timed Summarise today")
+    n = ns.add_parser("pending", help="print (and hand out) the notifications waiting, batched as the app shows them")
+    n.add_argument("--json", action="store_true")
+    n = ns.add_parser("summarise-at", help="write today's digest in the app at HH:MM (local), 'off' for never")
+    n.add_argument("time")
     c = sub.add_parser("translate", help="translate an article (or --digest ID) with the local Ollama model")
     c.add_argument("id", type=_id, nargs="?", help="the article")
     c.add_argument("--digest", type=_id, metavar="ID", help="a stored digest instead")
@@ -505,12 +518,59 @@ def cmd_translate(t: Tidings, args) -> int:
     return 0
 
 
+def cmd_notify(t: Tidings, args) -> int:
+    what = args.notify_command
+    if what == "feed":
+        t.set_feed_extras(args.id, notify=args.state == "on")
+        print(_p(f"{t.feed(args.id).title}: notifications {args.state}."))
+    elif what == "folder":
+        t.set_folder_notify(args.folder, args.state == "on")
+        print(_p(f"Folder {args.folder}: notifications {args.state}."))
+    elif what == "summarise-at":
+        from app.notify import parse_time
+
+        value = None if args.time.lower() in ("off", "never", "none") else args.time
+        try:
+            parse_time(value)
+        except ValueError as e:
+            print(f"tidings notify summarise-at: {e}.", file=sys.stderr)
+            return 2
+        t.set_setting("summarise_at", value)
+        print(f"Summarise today: {'at ' + value + ' (while the app runs)' if value else 'by hand only'}.")
+    elif what == "list":
+        feeds = [f for f in t.feeds() if f.notify]
+        folders = t.setting("notify_folders") or []
+        for f in feeds:
+            print(_p(f"feed {f.id:>5}  {f.title}"))
+        for name in folders:
+            print(_p(f"folder       {name}"))
+        rules = [r for r in t.rules() if "notify" in r.actions]
+        for r in rules:
+            print(_p(f"rule {r.id:>5}  {r.name}"))
+        if not (feeds or folders or rules):
+            print("Nothing notifies yet: `tidings notify feed ID on`, `notify folder NAME on`, or a rule with --do notify.",
+                  file=sys.stderr)
+        at = t.setting("summarise_at")
+        print(f"Summarise today: {'at ' + at if at else 'by hand only'}.")
+    elif what == "pending":
+        notes = t.take_notifications()
+        if args.json:
+            _print_json([n.to_json() for n in notes])
+        else:
+            for n in notes:
+                print(_p(f"{n.title}\n  " + n.body.replace("\n", "\n  ")))
+            if not notes:
+                print("Nothing new to announce.", file=sys.stderr)
+    return 0
+
+
 def rules_beside(opml: Path) -> Path:
     """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
     return opml.with_name(opml.stem + ".rules.json")
 
 
-POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate}
+POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate,
+                  "notify": cmd_notify}
 COMMANDS.update(POWER_COMMANDS)
 
 

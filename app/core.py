@@ -511,6 +511,41 @@ class Tidings:
         return result
 
 
+    # --- issue 11: notifications (app/notify.py) -----------------------------------------------------
+
+    def take_notifications(self):
+        """What to announce since the last call, batched ("5 new in Security"): new articles of
+        feeds and folders marked notify, and rule matches with the notify action. Each article is
+        handed out once. An empty list when notifications are off in Settings (the queue is dropped)."""
+        from app.notify import batch
+
+        pending = self.store.take_notify_queue()
+        if not pending or not self.setting("notify_enabled"):
+            return []
+        return batch(pending, self.setting("notify_folders") or [])
+
+    def set_folder_notify(self, folder: str, on: bool = True) -> None:
+        folder = folder.strip("/ ")
+        if folder not in self.folders():
+            raise NotFound(f"There is no folder “{folder}”.")
+        folders = [f for f in (self.setting("notify_folders") or []) if f != folder] + ([folder] if on else [])
+        self.set_setting("notify_folders", folders)
+
+    def summarise_due(self) -> bool:
+        """Is the timed Summarise today (Settings' summarise_at, "HH:MM" local) due now?"""
+        from app.notify import summarise_due
+
+        return summarise_due(self.now().astimezone(), self.setting("summarise_at"), self.setting("summarise_last_run"))
+
+    def run_scheduled_digest(self, cancel=None):
+        """Write today's digest for the timer (once a day), and return its notification."""
+        from app.notify import digest_ready
+
+        self.set_setting("summarise_last_run", self.now().astimezone().date().isoformat())
+        d = self.digest(cancel=cancel)
+        return digest_ready(d.id, d.headline, len(d.items))
+
+
 
 # Issue 11's settings with their defaults (retention is off until the person sets a limit).
 DEFAULT_SETTINGS.update({

@@ -885,6 +885,21 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise _translate(e) from e
 
+    def take_notify_queue(self, limit: int = 1000) -> list:
+        """The queued articles to announce (app.notify.Pending), removed from the queue in the same
+        transaction, so two windows never announce one article twice. Hidden ones are dropped."""
+        from app.notify import Pending
+
+        with self._write() as db:
+            rows = db.execute(
+                """SELECT q.article_id, q.reason, a.feed_id, coalesce(f.user_title, nullif(f.title, ''), f.url) AS ft,
+                          f.folder, f.notify, a.title, a.hidden
+                   FROM notify_queue q JOIN articles a ON a.id = q.article_id JOIN feeds f ON f.id = a.feed_id
+                   ORDER BY q.article_id DESC LIMIT ?""", (limit,)).fetchall()
+            db.execute("DELETE FROM notify_queue WHERE article_id IN (SELECT article_id FROM notify_queue "
+                       "ORDER BY article_id DESC LIMIT ?)", (limit,))
+        return [Pending(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows if not r["hidden"]]
+
     def visible(self, ids: Sequence[int]) -> list[int]:
         """`ids` without hidden articles (search results), in the order given."""
         hidden = {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}

@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         hints = QApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(self._scheme_changed)
-        install_power_features(self)  # issue 11: rules, retention, translation, notifications, podcasts
+        install_power_features(self, timers=timers)  # issue 11: rules, retention, translation, notifications, podcasts
         self.refresh_feeds(initial=True)
 
     @Slot()
@@ -876,6 +876,7 @@ class MainWindow(QMainWindow):
                          "hover for the reason)")
         prefix = "Sync cancelled" if report.cancelled else "Sync finished"
         self.status_label.setText(f"{prefix}: " + ", ".join(parts) + ".")
+        self.notifications.sync_done()  # issue 11: "5 new in Security" through the tray
         self._counts_timer.stop()  # refresh_feeds reads the counts anyway
         self.refresh_feeds()
         if self.current_key and self.current_key != "smart:digests":

@@ -17,7 +17,7 @@ def _menu(window, title: str):
     return window.menuBar().addMenu(title)
 
 
-def install_power_features(window) -> None:
+def install_power_features(window, *, timers: bool = True) -> None:
     window.act_rules = QAction("Rules…", window)
     window.act_rules.setStatusTip("Mark read, star, hide, keep out of the digest or notify by keyword or pattern")
     window.act_rules.triggered.connect(lambda *_: open_rules_dialog(window))
@@ -31,6 +31,10 @@ def install_power_features(window) -> None:
     article_menu = _menu(window, "Article")
     article_menu.addSeparator()
     article_menu.addAction(window.translator.action)
+
+    from ui.notifications import NotificationCenter
+
+    window.notifications = NotificationCenter(window, timers=timers)
 
     window.act_cleanup = QAction("Clean up library…", window)
     window.act_cleanup.setStatusTip("Remove old articles as the retention settings say, and compact the library")
