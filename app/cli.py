@@ -382,6 +382,19 @@ def add_power_parsers(sub) -> None:
     n.add_argument("--json", action="store_true")
     n = ns.add_parser("summarise-at", help="write today's digest in the app at HH:MM (local), 'off' for never")
     n.add_argument("time")
+    c = sub.add_parser("podcasts", help="articles with audio or video, with download and played state")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("download", help="download an article's audio or video for offline listening (resumes)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--url", help="which enclosure (default: the first)")
+    c.add_argument("--remove", action="store_true", help="delete the downloaded file instead")
+    c = sub.add_parser("play", help="open an article's audio or video in the system player (the download if any)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--url", help="which enclosure (default: the first)")
+    c.add_argument("--print", action="store_true", help="only print what would be opened (and mark it played)")
+    c = sub.add_parser("played", help="mark an article's audio or video played (--off: not played)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--off", action="store_true")
     c = sub.add_parser("translate", help="translate an article (or --digest ID) with the local Ollama model")
     c.add_argument("id", type=_id, nargs="?", help="the article")
     c.add_argument("--digest", type=_id, metavar="ID", help="a stored digest instead")
@@ -564,13 +577,81 @@ def cmd_notify(t: Tidings, args) -> int:
     return 0
 
 
+def cmd_podcasts(t: Tidings, args) -> int:
+    ids = t.article_ids(ArticleQuery(podcasts=True))
+    rows = {r.id: r for r in t.article_rows(ids)}
+    out = []
+    for i in ids:
+        for m in t.media(i):
+            out.append((rows[i], m))
+    if args.json:
+        _print_json([{"article_id": m.article_id, "title": r.title, "feed_title": r.feed_title, "url": m.url,
+                      "type": m.type, "state": m.state, "received": m.received, "total": m.total,
+                      "path": m.path, "played": m.played} for r, m in out])
+        return 0
+    for r, m in out:
+        state = {"done": "downloaded", "partial": f"partial ({m.received // 1_000_000} MB)", "failed": "failed"}.get(m.state, "")
+        print(_p(f"{r.id:>6}  {'played ' if m.played else 'new    '} {r.feed_title}: {r.title}"
+                 + (f"  [{state}]" if state else "")))
+    if not out:
+        print("No podcasts or videos yet: they appear when a feed has audio or video enclosures.", file=sys.stderr)
+    return 0
+
+
+def cmd_download(t: Tidings, args) -> int:
+    if args.remove:
+        t.remove_download(args.id, args.url)
+        print("Removed the download.", file=sys.stderr)
+        return 0
+    tty = sys.stderr.isatty()
+
+    def progress(received, total):
+        if tty:
+            of = f" of {total / 1_000_000:.1f}" if total else ""
+            print(f"\r{received / 1_000_000:.1f}{of} MB", end="", file=sys.stderr, flush=True)
+
+    m = t.download_media(args.id, args.url, on_progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(_p(f"Saved {m.path} ({(m.total or m.received) / 1_000_000:.1f} MB)."))
+    return 0
+
+
+def cmd_play(t: Tidings, args) -> int:
+    target = t.play_target(args.id, args.url)
+    print(_p(target))
+    if not args.print:
+        import subprocess
+
+        opener = {"win32": None, "darwin": ["open"]}.get(sys.platform, ["xdg-open"])
+        try:
+            if opener is None:
+                import os
+
+                os.startfile(target)  # type: ignore[attr-defined]
+            else:
+                subprocess.Popen([*opener, target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError as e:
+            print(_p(f"tidings: could not start a player ({e.strerror or e}); open the path above yourself."),
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_played(t: Tidings, args) -> int:
+    t.set_played(args.id, not args.off)
+    print(f"Marked {'not ' if args.off else ''}played.", file=sys.stderr)
+    return 0
+
+
 def rules_beside(opml: Path) -> Path:
     """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
     return opml.with_name(opml.stem + ".rules.json")
 
 
 POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate,
-                  "notify": cmd_notify}
+                  "notify": cmd_notify, "podcasts": cmd_podcasts, "download": cmd_download, "play": cmd_play,
+                  "played": cmd_played}
 COMMANDS.update(POWER_COMMANDS)
 
 

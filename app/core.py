@@ -546,6 +546,86 @@ class Tidings:
         return digest_ready(d.id, d.headline, len(d.items))
 
 
+    # --- issue 11: podcasts and video (app/downloads.py) ---------------------------------------------
+
+    def media(self, article_id: int):
+        """The article's playable enclosures (audio, video) with download and played state."""
+        from app.downloads import Media, is_media
+        from app.models import Enclosure
+
+        self.store.article(article_id)  # NotFound
+        out = []
+        for r in self.store.media_rows([article_id]):
+            if is_media(Enclosure(r["url"], r["type"], r["length"])):
+                out.append(Media(r["article_id"], r["url"], r["type"], r["length"], r["state"], r["received"],
+                                 r["total"], r["path"], bool(r["played"]), r["error"]))
+        return out
+
+    def _one_media(self, article_id: int, url: str | None):
+        items = self.media(article_id)
+        if not items:
+            raise NotFound(f"Article {article_id} has no audio or video.")
+        if url is None:
+            return items[0]
+        for m in items:
+            if m.url == url:
+                return m
+        raise NotFound(f"Article {article_id} has no enclosure {url}.")
+
+    def download_media(self, article_id: int, url: str | None = None, *, on_progress=None, cancel=None):
+        """Download an enclosure (default the article's first) into the downloads folder, resuming a
+        partial one; refused over Settings' download_max_mb. Returns the Media, now downloaded."""
+        from app.downloads import DownloadCancelled, download, file_name
+
+        m = self._one_media(article_id, url)
+        if m.downloaded:
+            return m
+        dest = self.download_dir / file_name(article_id, m.url)
+        cap = int(float(self.setting("download_max_mb") or 500) * 1_000_000)
+        self.store.record_download(article_id, m.url, now=self.now(), path=str(dest), state="partial", error=None)
+        saved = {"t": 0.0}
+
+        def progress(received, total):
+            import time as _time
+
+            if on_progress is not None:
+                on_progress(received, total)
+            if _time.monotonic() - saved["t"] > 2:  # a resumed download shows where it stopped
+                saved["t"] = _time.monotonic()
+                self.store.record_download(article_id, m.url, now=self.now(), received=received, total=total)
+
+        try:
+            size = download(m.url, dest, max_bytes=cap, transport=self.transport, on_progress=progress, cancel=cancel)
+        except DownloadCancelled:
+            part = dest.with_name(dest.name + ".part")
+            self.store.record_download(article_id, m.url, now=self.now(), state="partial",
+                                       received=part.stat().st_size if part.exists() else 0)
+            raise
+        except Exception as e:
+            self.store.record_download(article_id, m.url, now=self.now(), state="failed", error=str(e))
+            raise
+        self.store.record_download(article_id, m.url, now=self.now(), state="done", received=size, total=size)
+        return self._one_media(article_id, m.url)
+
+    def play_target(self, article_id: int, url: str | None = None) -> str:
+        """What the system player opens: the downloaded file if there is one, else the web address.
+        Marks it played."""
+        m = self._one_media(article_id, url)
+        self.set_played(article_id, True, m.url)
+        return m.path if m.downloaded else m.url
+
+    def set_played(self, article_id: int, played: bool = True, url: str | None = None) -> None:
+        m = self._one_media(article_id, url)
+        self.store.record_download(article_id, m.url, now=self.now(), played=int(played))
+
+    def remove_download(self, article_id: int, url: str | None = None) -> None:
+        m = self._one_media(article_id, url)
+        if m.path:
+            for p in (Path(m.path), Path(m.path + ".part")):
+                p.unlink(missing_ok=True)
+        self.store.record_download(article_id, m.url, now=self.now(), state="none", path=None, received=0, error=None)
+
+
 
 # Issue 11's settings with their defaults (retention is off until the person sets a limit).
 DEFAULT_SETTINGS.update({

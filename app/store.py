@@ -900,6 +900,32 @@ class Store:
                        "ORDER BY article_id DESC LIMIT ?)", (limit,))
         return [Pending(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows if not r["hidden"]]
 
+    def media_rows(self, article_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Enclosures of `article_ids` with their download and played state (Podcasts)."""
+        out: list[sqlite3.Row] = []
+        for chunk in _chunks(list(article_ids), BATCH):
+            out += self._read(
+                f"""SELECT e.article_id, e.url, e.type, e.length, coalesce(d.state, 'none') AS state,
+                           coalesce(d.received, 0) AS received, d.total, d.path, coalesce(d.played, 0) AS played, d.error
+                    FROM enclosures e LEFT JOIN downloads d ON d.article_id = e.article_id AND d.url = e.url
+                    WHERE e.article_id IN ({_qs(chunk)}) ORDER BY e.article_id, e.rowid""", chunk)
+        return out
+
+    def record_download(self, article_id: int, url: str, *, now: datetime, **fields) -> None:
+        """Upsert a download's state (path, received, total, state, error, played): one short write."""
+        allowed = {"path", "received", "total", "state", "error", "played"}
+        if set(fields) - allowed:
+            raise ValueError(set(fields) - allowed)
+        with self._write() as db:
+            if not db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone():
+                raise NotFound(f"There is no article {article_id}.")
+            db.execute("INSERT OR IGNORE INTO downloads (article_id, url, updated) VALUES (?, ?, ?)",
+                       (article_id, url, to_db(now)))
+            if fields:
+                sets = ", ".join(f"{k} = ?" for k in fields)
+                db.execute(f"UPDATE downloads SET {sets}, updated = ? WHERE article_id = ? AND url = ?",
+                           (*fields.values(), to_db(now), article_id, url))
+
     def visible(self, ids: Sequence[int]) -> list[int]:
         """`ids` without hidden articles (search results), in the order given."""
         hidden = {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}
