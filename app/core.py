@@ -612,6 +612,7 @@ class Tidings:
         Marks it played."""
         m = self._one_media(article_id, url)
         self.set_played(article_id, True, m.url)
+        self.store.mark_read([article_id])  # a played episode is a read article: the Podcasts view shows it so
         return m.path if m.downloaded else m.url
 
     def set_played(self, article_id: int, played: bool = True, url: str | None = None) -> None:

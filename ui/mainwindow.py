@@ -47,7 +47,7 @@ from app.resources import resource_path
 from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
 from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
 from ui.reader import ArticleView
-from ui.power import add_power_menu_items, install_power_features  # issue 11
+from ui.power import add_power_menu_items, article_shown, install_power_features  # issue 11
 from ui.smart_views import extra_query  # issue 11
 from ui.tasks import Tasks
 
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size",
                "digest_style", "ollama_model", "ollama_host", "embed_model", "digest_personal")
+from ui.power_settings import POWER_UI_SETTINGS  # noqa: E402 - issue 11
+UI_SETTINGS += POWER_UI_SETTINGS  # issue 11
 
 
 def app_icon() -> QIcon:
@@ -640,7 +642,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(e), e.hint)
             return
         self.reader.show_article(a)
-        self.translator.article_shown(a)  # issue 11: cancel another's translation; "always translate"
+        article_shown(self, a)  # issue 11: translation ("always translate") and the podcast bar follow it
         if not from_list:
             row = self.articles_model.row_of(article_id)
             if row >= 0:

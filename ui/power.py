@@ -32,6 +32,8 @@ def install_power_features(window, *, timers: bool = True) -> None:
     article_menu.addSeparator()
     article_menu.addAction(window.translator.action)
 
+    _add_podcast_bar(window)
+
     from ui.notifications import NotificationCenter
 
     window.notifications = NotificationCenter(window, timers=timers)
@@ -42,6 +44,35 @@ def install_power_features(window, *, timers: bool = True) -> None:
     file_menu = _menu(window, "File")
     settings = next((a for a in file_menu.actions() if a is getattr(window, "act_settings", None)), None)
     file_menu.insertAction(settings, window.act_cleanup) if settings else file_menu.addAction(window.act_cleanup)
+
+
+def _add_podcast_bar(window) -> None:
+    """Put the podcast bar above the reading pane (the pane keeps its place in the splitter)."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from ui.podcast_bar import PodcastBar
+
+    window.podcast_bar = PodcastBar(window)
+    splitter, reader = window.splitter, window.reader
+    index = splitter.indexOf(reader)
+    sizes = splitter.sizes()
+    box = QWidget()
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    # not replaceWidget: PySide would delete the reader with the returned wrapper
+    splitter.insertWidget(index if index >= 0 else splitter.count(), box)
+    lay.addWidget(window.podcast_bar)
+    lay.addWidget(reader, 1)  # moving it into the box takes it out of the splitter
+    if index >= 0:
+        splitter.setStretchFactor(index, 2)
+        splitter.setSizes(sizes)
+
+
+def article_shown(window, a) -> None:
+    """Hooked where the window shows an article: translation and the podcast bar follow it."""
+    window.translator.article_shown(a)
+    window.podcast_bar.article_shown(a)
 
 
 def add_power_menu_items(window, menu, key: str) -> None:
