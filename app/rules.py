@@ -330,7 +330,7 @@ class RuleEngine:
                 if out.notify_rule is not None and not first_fetch:
                     reason = out.notify_rule
                 if "hide" in out.actions:
-                    reason = None if out.notify_rule is None else reason
+                    reason = None  # hidden is hidden: never announced
             if reason is not None:
                 queue.append((article_id, reason, stamp))
         for column, ids in updates.items():

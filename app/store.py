@@ -775,20 +775,13 @@ class Store:
         return [e for e in entries if e.guid not in retired] if retired else entries
 
     def rules(self) -> list:
-        """Every rule, in order, including disabled ones and any stored rule that no longer checks."""
-        import json as _json
+        """Every rule, in order, including disabled ones (one stored before a check got stricter is skipped)."""
+        from app.rules import load_rules
 
-        from app.rules import BadRule, Rule
-
-        out = []
-        for r in self._read("SELECT id, enabled, spec FROM rules ORDER BY position, id"):
-            d = _json.loads(r["spec"])
-            d["id"], d["enabled"] = r["id"], bool(r["enabled"])
-            try:
-                out.append(Rule.from_json(d))
-            except BadRule:
-                continue
-        return out
+        try:
+            return load_rules(self._db)
+        except sqlite3.DatabaseError as e:
+            raise _translate(e) from e
 
     def add_rule(self, rule, *, now: datetime) -> int:
         spec = {k: v for k, v in rule.to_json().items() if k not in ("id", "enabled")}

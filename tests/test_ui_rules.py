@@ -78,3 +78,19 @@ def test_rule_scope_lists_feeds_and_folders(qtbot, ui_tidings, open_window):
     dlg.rows[0].value.setText("story")
     dlg.actions_boxes["star"].setChecked(True)
     assert dlg.current().scope == "feed" and dlg.current().feed_id == ids["Alpha News"]
+
+
+def test_unhide_from_the_hidden_view(qtbot, ui_tidings, open_window):
+    ids = fill_store(ui_tidings, {("Alpha News", None): 3})
+    hidden = ui_tidings.article_ids()[0]
+    ui_tidings.store.set_flags("hidden", [hidden])
+    w = open_window()
+    assert w.sources_model._counts[f"feed:{ids['Alpha News']}"].text() == "2"
+    w.select_source("smart:hidden")
+    idle(qtbot, w)
+    assert w.articles_model.rowCount() == 1
+    w.show_article_by_id(hidden)
+    w.act_unhide.trigger()
+    idle(qtbot, w)
+    assert w.articles_model.rowCount() == 0 and ui_tidings.hidden_ids() == []
+    qtbot.waitUntil(lambda: w.sources_model._counts[f"feed:{ids['Alpha News']}"].text() == "3", timeout=3000)

@@ -64,3 +64,28 @@ def test_ollama_missing_says_so(qtbot, ui_tidings, open_window):
     idle(qtbot, w)
     assert errors and not errors[0][1] and "Ollama" in errors[0][0]
     assert "[" not in w.reader.toPlainText().splitlines()[0]
+
+
+def test_translate_the_digest_on_screen(qtbot, ui_tidings, open_window, standin):
+    from app.models import Digest, DigestItem
+
+    ui_tidings._llm = LLMClient(standin.url, timeout=5)
+    ui_tidings.set_setting("translate_language", "fr")
+    fill_store(ui_tidings, {("Alpha News", None): 1})
+    aid = ui_tidings.article_ids()[0]
+    did = ui_tidings.store.save_digest(Digest(date="2026-11-21", style="briefing", model=None, extractive=True,
+                                              headline="Calm day", closing="", items=[DigestItem(
+                                                  section="lead", title="Rain", text="It rained all day.",
+                                                  article_ids=[aid], sources=["Alpha News"])]))
+    w = open_window()
+    w.select_source("smart:digests", select=did)
+    idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.shown_digest is not None, timeout=5000)
+    original = w.reader.toPlainText()
+    w.translator.action.trigger()
+    idle(qtbot, w)
+    text = w.reader.toPlainText()
+    assert "[French] IT RAINED ALL DAY." in text and "Translated into French" in text
+    w.translator.action.trigger()
+    assert "[French]" not in w.reader.toPlainText() and "It rained all day." in w.reader.toPlainText()
+    assert w.reader.toPlainText().split() == original.split()

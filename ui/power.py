@@ -31,6 +31,10 @@ def install_power_features(window, *, timers: bool = True) -> None:
     article_menu = _menu(window, "Article")
     article_menu.addSeparator()
     article_menu.addAction(window.translator.action)
+    window.act_unhide = QAction("Unhide", window)
+    window.act_unhide.setStatusTip("Show the article again in its feed (it is in the Hidden view because a rule hid it)")
+    window.act_unhide.triggered.connect(lambda *_: unhide_current(window))
+    article_menu.addAction(window.act_unhide)
 
     _add_podcast_bar(window)
 
@@ -67,6 +71,19 @@ def _add_podcast_bar(window) -> None:
     if index >= 0:
         splitter.setStretchFactor(index, 2)
         splitter.setSizes(sizes)
+
+
+def unhide_current(window) -> None:
+    a = window.reader.article
+    if a is None:
+        return
+
+    def done(_):
+        window.refresh_feeds()
+        if window.current_key:
+            window.open_view(window.current_key, keep_article=window.current_key != "smart:hidden")
+
+    window.tasks.run(lambda: window.t.unhide([a.id]), on_done=done, serial=True, context="unhiding the article")
 
 
 def article_shown(window, a) -> None:
