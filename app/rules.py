@@ -280,9 +280,10 @@ class RuleEngine:
         self._compiled: dict[tuple[int, ...], RuleSet] = {}  # feeds with the same rules share one set
 
     def _refresh(self, db: sqlite3.Connection) -> None:
-        stamp = tuple(db.execute("SELECT count(*), max(updated), total(enabled) FROM rules").fetchone())
+        row = db.execute("SELECT value FROM settings WHERE key = 'rules_version'").fetchone()
+        stamp = row[0] if row else None  # bumped by every rules change (Store.add_rule, ...)
         if stamp != self._stamp:
-            self._rules = load_rules(db) if stamp[0] else []
+            self._rules = load_rules(db) if stamp is not None else []
             self._per_feed.clear()
             self._compiled.clear()
             self._stamp = stamp

@@ -787,6 +787,7 @@ class Store:
         spec = {k: v for k, v in rule.to_json().items() if k not in ("id", "enabled")}
         with self._write() as db:
             pos = db.execute("SELECT coalesce(max(position), 0) + 1 FROM rules").fetchone()[0]
+            _bump_rules_version(db)
             return db.execute("INSERT INTO rules (position, enabled, spec, created, updated) VALUES (?, ?, ?, ?, ?)",
                               (pos, int(rule.enabled), json.dumps(spec), to_db(now), to_db(now))).lastrowid
 
@@ -796,11 +797,13 @@ class Store:
             if db.execute("UPDATE rules SET enabled = ?, spec = ?, updated = ? WHERE id = ?",
                           (int(rule.enabled), json.dumps(spec), to_db(now), rule.id)).rowcount == 0:
                 raise NotFound(f"There is no rule {rule.id}.")
+            _bump_rules_version(db)
 
     def delete_rule(self, rule_id: int) -> None:
         with self._write() as db:
             if db.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 0:
                 raise NotFound(f"There is no rule {rule_id}.")
+            _bump_rules_version(db)
 
     def rule_candidates(self, feed_ids: Sequence[int], after_id: int, limit: int) -> list[sqlite3.Row]:
         """A batch of existing articles for rules to look at (id order, from `after_id`)."""
@@ -968,7 +971,13 @@ def _where(q: ArticleQuery) -> tuple[str, list]:
         clauses.append(f"EXISTS (SELECT 1 FROM feeds f WHERE f.id = a.feed_id AND {NEWS_SQL})")
     # Hidden articles (a rule's action) show only in the Hidden view. Excluding the few hidden ids
     # (a partial index) keeps the covering indexes above usable, where "a.hidden = 0" would read rows.
-    clauses.append("a.hidden = 1" if q.hidden else "a.id NOT IN (SELECT id FROM articles WHERE hidden = 1)")
+    if q.hidden:
+        clauses.append("a.hidden = 1")
+    elif q.feed_id is not None:  # only this feed's hidden ids (the partial index leads with feed_id)
+        clauses.append("a.id NOT IN (SELECT id FROM articles WHERE hidden = 1 AND feed_id = ?)")
+        params.append(q.feed_id)
+    else:
+        clauses.append("a.id NOT IN (SELECT id FROM articles WHERE hidden = 1)")
     if q.podcasts:
         clauses.append(f"a.id IN (SELECT article_id FROM enclosures WHERE {MEDIA_SQL})")
     if q.ids is not None:
@@ -1041,6 +1050,12 @@ def _digest(r: sqlite3.Row) -> Digest:
         shape=body.get("shape", "briefing"), labels=body.get("labels") or {}, layout=body.get("layout") or {},
     )
 
+
+
+def _bump_rules_version(db: sqlite3.Connection) -> None:
+    """Every rules change bumps this, in its transaction: compiled rules (in any process) rebuild."""
+    db.execute("""INSERT INTO settings (key, value) VALUES ('rules_version', '1')
+                  ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1""")
 
 
 def _qs(items: Sequence) -> str:

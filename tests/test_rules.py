@@ -259,3 +259,16 @@ def test_cli_rules(tmp_path, capsys):
     assert code == 0
     code, _, err = run(capsys, *d, "rules", "remove", "7")
     assert code == 1 and "no rule 7" in err
+
+
+def test_an_edited_rule_applies_at_once_even_within_the_same_clock_tick(t):
+    from dataclasses import replace
+
+    f = t.subscribe("https://a.example/feed")
+    r = t.add_rule(rule(value="alpha", actions=("star",)))
+    t.store.save_entries(f.id, feed(0), now=T0)  # compiles the rules
+    t.update_rule(replace(r, conditions=(Condition("title", "keyword", "beta"),)))  # same T0 clock
+    parsed = feed(0)
+    parsed.entries = [entry(1, title="beta news", guid="b"), entry(2, title="alpha news", guid="a")]
+    t.store.save_entries(f.id, parsed, now=T0)
+    assert {(x.title, x.starred) for x in t.articles()} == {("beta news", True), ("alpha news", False)}
