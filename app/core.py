@@ -446,6 +446,18 @@ class Tidings:
                              per_feed=int(self.setting("retention_per_feed") or 0), now=self.now(),
                              image_dir=self.image_dir, dry_run=dry_run, cancel=cancel)
 
+    def apply_retention_daily(self):
+        """apply_retention at most once a local day (the app calls it after each sync); None when
+        there are no limits or it already ran today. Compaction stays a choice (Clean up library)."""
+        today = self.now().astimezone().date().isoformat()
+        limited = self.setting("retention_days") or self.setting("retention_per_feed") or any(
+            f.keep_days or f.keep_count for f in self.feeds())
+        if not limited or self.setting("retention_last_run") == today:
+            return None
+        report = self.apply_retention()
+        self.set_setting("retention_last_run", today)
+        return report
+
     def library_sizes(self):
         from app.retention import sizes
 

@@ -151,3 +151,15 @@ def test_cli_retention_and_clean(tmp_path, capsys):
     assert main([*d, "retention", "--days", "default"]) == 2
     assert main([*d, "retention", "--feed", str(f.id), "--days", "default", "--per-feed", "default"]) == 0
     assert "Keep: 5 days" in capsys.readouterr().out
+
+
+def test_daily_retention_runs_once_a_day_and_only_with_limits(t):
+    f = t.subscribe("https://a.example/feed")
+    save(t, f.id, [0, 10, 20])
+    assert t.apply_retention_daily() is None  # no limits
+    t.set_setting("retention_days", 5)
+    assert t.apply_retention_daily().articles == 2
+    save(t, f.id, [30])  # a new old entry (another guid) the same day
+    assert t.apply_retention_daily() is None  # already ran today
+    t.test_clock["now"] = NOW + timedelta(days=1)
+    assert t.apply_retention_daily().articles == 1

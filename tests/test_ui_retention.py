@@ -58,3 +58,15 @@ def test_feed_context_menu_keep_articles_override(qtbot, ui_tidings, open_window
     menu.actions()[0].setChecked(True)
     idle(qtbot, w)
     assert ui_tidings.feed(f.id).notify
+
+
+def test_a_sync_lets_retention_go_once_a_day(qtbot, ui_tidings, open_window):
+    ids = fill_store(ui_tidings, {("Alpha News", None): 30})
+    ui_tidings.set_setting("retention_per_feed", 5)
+    w = open_window()
+    from ui.power import after_sync
+
+    after_sync(w)
+    idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.sources_model._counts[f"feed:{ids['Alpha News']}"].text() == "5", timeout=5000)
+    assert "Removed 25 articles" in w.status_label.text()

@@ -47,7 +47,7 @@ from app.resources import resource_path
 from ui.dialogs import AddFeedDialog, MessageBar, SettingsDialog
 from ui.models import ID_ROLE, KEY_ROLE, ArticleListModel, SourcesModel
 from ui.reader import ArticleView
-from ui.power import add_power_menu_items, article_shown, install_power_features  # issue 11
+from ui.power import add_power_menu_items, after_sync, article_shown, install_power_features  # issue 11
 from ui.smart_views import extra_query  # issue 11
 from ui.tasks import Tasks
 
@@ -878,7 +878,7 @@ class MainWindow(QMainWindow):
                          "hover for the reason)")
         prefix = "Sync cancelled" if report.cancelled else "Sync finished"
         self.status_label.setText(f"{prefix}: " + ", ".join(parts) + ".")
-        self.notifications.sync_done()  # issue 11: "5 new in Security" through the tray
+        after_sync(self)  # issue 11: notifications ("5 new in Security"), retention once a day
         self._counts_timer.stop()  # refresh_feeds reads the counts anyway
         self.refresh_feeds()
         if self.current_key and self.current_key != "smart:digests":

@@ -86,6 +86,21 @@ def unhide_current(window) -> None:
     window.tasks.run(lambda: window.t.unhide([a.id]), on_done=done, serial=True, context="unhiding the article")
 
 
+def after_sync(window) -> None:
+    """Hooked at the end of a sync: announce what arrived, and let retention go once a day."""
+    window.notifications.sync_done()
+
+    def retire():
+        return window.t.apply_retention_daily()
+
+    def done(report):
+        if report is not None and report.articles:
+            window.status_label.setText(window.status_label.text() + " " + report.describe())
+            window.refresh_feeds()
+
+    window.tasks.run(retire, on_done=done, serial=True, context="removing old articles")
+
+
 def article_shown(window, a) -> None:
     """Hooked where the window shows an article: translation and the podcast bar follow it."""
     window.translator.article_shown(a)
