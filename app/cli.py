@@ -150,9 +150,9 @@ def cmd_add(t: Tidings, args) -> int:
 def cmd_import(t: Tidings, args) -> int:
     added = t.import_opml(_read_file(args.file))
     print(f"Imported {added} new feed{'s' if added != 1 else ''} ({len(t.feeds())} in all).")
-    if rules_beside(args.file).is_file():  # issue 11: rules exported beside the OPML
-        n = t.import_rules(_read_file(rules_beside(args.file)))
-        print(f"Imported {n} rule{'s' if n != 1 else ''} from {rules_beside(args.file)}.")
+    if t.rules_beside(args.file).is_file():  # issue 11: rules exported beside the OPML
+        n = t.import_rules(_read_file(t.rules_beside(args.file)))
+        print(f"Imported {n} rule{'s' if n != 1 else ''} from {t.rules_beside(args.file)}.")
     return 0
 
 
@@ -162,8 +162,8 @@ def cmd_export(t: Tidings, args) -> int:
         _write_file(args.file, text)
         print(f"Wrote {len(t.feeds())} feeds to {args.file}.", file=sys.stderr)
         if t.rules():  # issue 11: the rules travel beside the OPML
-            _write_file(rules_beside(args.file), t.export_rules())
-            print(f"Wrote the rules to {rules_beside(args.file)}.", file=sys.stderr)
+            _write_file(t.rules_beside(args.file), t.export_rules())
+            print(f"Wrote the rules to {t.rules_beside(args.file)}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -642,11 +642,6 @@ def cmd_played(t: Tidings, args) -> int:
     t.set_played(args.id, not args.off)
     print(f"Marked {'not ' if args.off else ''}played.", file=sys.stderr)
     return 0
-
-
-def rules_beside(opml: Path) -> Path:
-    """The rules' side file of an OPML export: feeds.opml -> feeds.rules.json."""
-    return opml.with_name(opml.stem + ".rules.json")
 
 
 POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate,

@@ -164,6 +164,8 @@ class Tidings:
             _, created = self.store.add_feed(entry.url, title=entry.title, folder=entry.folder,
                                              site_url=entry.site_url, **self._new_feed_defaults())
             added += created
+        if not isinstance(source, bytes):
+            self.import_rules_beside(source)  # issue 11: rules exported beside the OPML
         return added
 
     def export_opml(self) -> str:
@@ -383,6 +385,24 @@ class Tidings:
                 d.pop("feed_id", None)
             out.append(d)
         return json.dumps({"tidings_rules": 1, "rules": out}, ensure_ascii=False, indent=1) + "\n"
+
+    @staticmethod
+    def rules_beside(opml: str | Path) -> Path:
+        """The rules' side file of an OPML file: feeds.opml -> feeds.rules.json."""
+        opml = Path(opml)
+        return opml.with_name(opml.stem + ".rules.json")
+
+    def export_rules_beside(self, opml: str | Path) -> Path | None:
+        """Write the rules beside an exported OPML (when there are any); the side file's path."""
+        if not self.store.rules():
+            return None
+        path = self.rules_beside(opml)
+        path.write_text(self.export_rules(), encoding="utf-8")
+        return path
+
+    def import_rules_beside(self, opml: str | Path) -> int:
+        path = self.rules_beside(opml)
+        return self.import_rules(path.read_bytes()) if path.is_file() else 0
 
     def import_rules(self, data: str | bytes) -> int:
         """Add the rules of an export (feed scopes matched by URL). All are checked first: one bad

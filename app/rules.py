@@ -293,11 +293,10 @@ class RuleEngine:
         key = (feed_id, folder)
         rs = self._per_feed.get(key)
         if rs is None:
-            chosen = [r for r in self._rules if applies_to(r, feed_id, folder)]
-            ids = tuple(i for i, r in enumerate(self._rules) if r in chosen)
+            ids = tuple(i for i, r in enumerate(self._rules) if applies_to(r, feed_id, folder))
             rs = self._compiled.get(ids)
             if rs is None:
-                rs = self._compiled[ids] = RuleSet(chosen)
+                rs = self._compiled[ids] = RuleSet([self._rules[i] for i in ids])
             self._per_feed[key] = rs
         return rs
 

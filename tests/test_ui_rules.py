@@ -94,3 +94,18 @@ def test_unhide_from_the_hidden_view(qtbot, ui_tidings, open_window):
     idle(qtbot, w)
     assert w.articles_model.rowCount() == 0 and ui_tidings.hidden_ids() == []
     qtbot.waitUntil(lambda: w.sources_model._counts[f"feed:{ids['Alpha News']}"].text() == "3", timeout=3000)
+
+
+def test_opml_export_and_import_in_the_app_carry_the_rules(qtbot, ui_tidings, open_window, tmp_path):
+    from app.core import make_tidings
+    from app.rules import Condition, Rule
+
+    fill_store(ui_tidings, {("Alpha News", None): 1})
+    ui_tidings.add_rule(Rule("r", (Condition("title", "keyword", "x"),), ("star",)))
+    w = open_window()
+    w.export_opml(str(tmp_path / "feeds.opml"))
+    idle(qtbot, w)
+    assert (tmp_path / "feeds.rules.json").is_file()
+    with make_tidings(tmp_path / "other") as other:
+        assert other.import_opml(str(tmp_path / "feeds.opml")) == 1
+        assert [r.name for r in other.rules()] == ["r"]

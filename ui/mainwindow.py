@@ -952,6 +952,7 @@ class MainWindow(QMainWindow):
     def export_opml(self, path: str) -> None:
         def work():
             Path(path).write_text(self.t.export_opml(), encoding="utf-8")
+            self.t.export_rules_beside(path)  # issue 11: feeds.rules.json beside feeds.opml
             return path
 
         self.tasks.run(work, on_done=lambda p: self.status_label.setText(f"Exported your feeds to {p}."),
