@@ -521,27 +521,19 @@ class Store:
 
     def counts(self, today_start: datetime, today_end: datetime | None = None) -> dict:
         # One covering-index probe per feed: 4 ms for 500 feeds / 100k articles, where GROUP BY took 177 ms.
+        # Hidden unread (a rule's action) are subtracted per feed by a probe of the small hidden partial
+        # index, in SQL: no row objects, and the covering unread index above is used as before.
         per_feed = {row[0]: row[1] for row in self._read(
-            """SELECT f.id, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0) AS n
-               FROM feeds f""") if row[1]}
-        # Hidden unread are subtracted (a scan of the small hidden partial index), not filtered per row.
-        hidden = hidden_starred = 0
-        for feed_id, n, unread, starred in self._read("""SELECT feed_id, count(*), total(read = 0), total(starred)
-                                                          FROM articles WHERE hidden = 1 GROUP BY feed_id"""):
-            hidden += n
-            hidden_starred += int(starred)
-            if unread and feed_id in per_feed:
-                per_feed[feed_id] -= int(unread)
-                if per_feed[feed_id] <= 0:
-                    del per_feed[feed_id]
+            """SELECT f.id, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.read = 0)
+                          - (SELECT count(*) FROM articles a WHERE a.feed_id = f.id AND a.hidden = 1 AND a.read = 0) AS n
+               FROM feeds f""") if row[1] > 0}
         today = self._read(f"""SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id
                                WHERE a.read = 0 AND a.sort_date >= ? AND a.sort_date < ? AND {NEWS_SQL}
                                AND a.hidden = 0""",
                            (to_db(today_start), to_db(today_end or datetime.max.replace(tzinfo=timezone.utc))))
-        starred = self._read("SELECT count(*) FROM articles WHERE starred = 1")
-        return {"unread": sum(per_feed.values()), "starred": starred[0][0] - hidden_starred, "today": today[0][0],
-                "feeds": per_feed,
-                "hidden": hidden}
+        starred = self._read("""SELECT (SELECT count(*) FROM articles WHERE starred = 1)
+                                       - (SELECT count(*) FROM articles WHERE hidden = 1 AND starred = 1)""")
+        return {"unread": sum(per_feed.values()), "starred": starred[0][0], "today": today[0][0], "feeds": per_feed}
 
     # --- read / starred -------------------------------------------------------------------------------
 
