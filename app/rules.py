@@ -16,7 +16,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import re2
 
@@ -337,10 +337,6 @@ class RuleEngine:
             db.executemany(f"UPDATE articles SET {column} = 1 WHERE id = ?", [(i,) for i in ids])
         if queue:
             db.executemany("INSERT OR REPLACE INTO notify_queue (article_id, reason, queued) VALUES (?, ?, ?)", queue)
-
-
-def with_id(rule: Rule, rule_id: int) -> Rule:
-    return replace(rule, id=rule_id)
 
 
 @dataclass

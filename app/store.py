@@ -466,11 +466,19 @@ class Store:
         return [replace(a, enclosures=tuple(encl.get(a.id, ())), images=imgs.get(a.id, {})) for a in articles]
 
     def article_ids(self, q: ArticleQuery) -> list[int]:
-        where, params = _where(q)
+        # A whole list (no limit) drops the few hidden ids afterwards: a set lookup per id is cheaper
+        # than NOT IN per row (that cost 90 -> 107 ms for 60k unread ids with 1,500 hidden). Issue 11.
+        after = not q.hidden and not q.limit
+        where, params = _where(q, exclude_hidden=not after)
         sql = f"SELECT a.id FROM articles a {where} ORDER BY a.sort_date {'DESC' if q.newest_first else 'ASC'}, a.id {'DESC' if q.newest_first else 'ASC'}"
         if q.limit:
             sql += f" LIMIT {int(q.limit)}"
-        return [r[0] for r in self._db.execute(sql, params)]
+        ids = [r[0] for r in self._db.execute(sql, params)]
+        if after:
+            hidden = self._hidden_ids(q.feed_id)
+            if hidden:
+                ids = [i for i in ids if i not in hidden]
+        return ids
 
     def article_rows(self, ids: Sequence[int]) -> list[ArticleRow]:
         """List-view rows for `ids`, in the order given (missing ids are skipped)."""
@@ -916,8 +924,13 @@ class Store:
 
     def visible(self, ids: Sequence[int]) -> list[int]:
         """`ids` without hidden articles (search results), in the order given."""
-        hidden = {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}
+        hidden = self._hidden_ids()
         return [i for i in ids if i not in hidden] if hidden else list(ids)
+
+    def _hidden_ids(self, feed_id: int | None = None) -> set[int]:
+        if feed_id is not None:
+            return {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1 AND feed_id = ?", (feed_id,))}
+        return {r[0] for r in self._read("SELECT id FROM articles WHERE hidden = 1")}
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -940,7 +953,7 @@ _ARTICLE_SQL = """
 """
 
 
-def _where(q: ArticleQuery) -> tuple[str, list]:
+def _where(q: ArticleQuery, *, exclude_hidden: bool = True) -> tuple[str, list]:
     clauses: list[str] = []
     params: list = []
     if q.feed_id is not None:
@@ -965,6 +978,8 @@ def _where(q: ArticleQuery) -> tuple[str, list]:
     # (a partial index) keeps the covering indexes above usable, where "a.hidden = 0" would read rows.
     if q.hidden:
         clauses.append("a.hidden = 1")
+    elif not exclude_hidden:
+        pass  # the caller drops them (Store.article_ids)
     elif q.feed_id is not None:  # only this feed's hidden ids (the partial index leads with feed_id)
         clauses.append("a.id NOT IN (SELECT id FROM articles WHERE hidden = 1 AND feed_id = ?)")
         params.append(q.feed_id)
