@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("id", type=_id)
     a.add_argument("--retry", action="store_true", help="put every refused change back in the queue")
     a.add_argument("--drop", type=_id, nargs="+", metavar="CHANGE", help="drop these changes")
+    add_power_parsers(sub)  # issue 11: rules, retention, translate, notify, podcasts
     return p
 
 
@@ -185,6 +186,9 @@ def cmd_add(t: Tidings, args) -> int:
 def cmd_import(t: Tidings, args) -> int:
     added = t.import_opml(_read_file(args.file))
     print(f"Imported {added} new feed{'s' if added != 1 else ''} ({len(t.feeds())} in all).")
+    if t.rules_beside(args.file).is_file():  # issue 11: rules exported beside the OPML
+        n = t.import_rules(_read_file(t.rules_beside(args.file)))
+        print(f"Imported {n} rule{'s' if n != 1 else ''} from {t.rules_beside(args.file)}.")
     return 0
 
 
@@ -193,6 +197,9 @@ def cmd_export(t: Tidings, args) -> int:
     if args.file:
         _write_file(args.file, text)
         print(f"Wrote {len(t.feeds())} feeds to {args.file}.", file=sys.stderr)
+        if t.rules():  # issue 11: the rules travel beside the OPML
+            _write_file(t.rules_beside(args.file), t.export_rules())
+            print(f"Wrote the rules to {t.rules_beside(args.file)}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -440,6 +447,330 @@ COMMANDS = {
     "star": cmd_star,
     "account": cmd_account,
 }
+
+
+# --- issue 11: rules, retention, translation, notifications, podcasts ------------------------------
+
+
+def add_power_parsers(sub) -> None:
+    from app.rules import ACTIONS, FIELDS, KINDS
+
+    c = sub.add_parser("rules", help="rules that mark read, star, hide, keep out of the digest or notify")
+    rs = c.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    r = rs.add_parser("list", help="list the rules")
+    r.add_argument("--json", action="store_true")
+    r = rs.add_parser("add", help="add a rule, e.g. rules add Crypto --if title keyword bitcoin,ethereum --do hide")
+    r.add_argument("name")
+    r.add_argument("--if", nargs=3, action="append", dest="conds", default=[], metavar=("FIELD", "KIND", "VALUE"),
+                   help=f"a condition: FIELD is {'|'.join(FIELDS)}, KIND is {'|'.join(KINDS)} "
+                        "(keyword: any of comma-separated whole words)")
+    r.add_argument("--unless", nargs=3, action="append", dest="negs", default=[], metavar=("FIELD", "KIND", "VALUE"),
+                   help="a condition that must not hold")
+    r.add_argument("--do", action="append", dest="actions", default=[], choices=ACTIONS, help="an action (repeatable)")
+    r.add_argument("--any", action="store_true", help="any condition is enough (default: all)")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--feed", type=_id, metavar="ID", help="only for this feed")
+    g.add_argument("--folder", help="only for this folder and its subfolders")
+    r.add_argument("--apply", action="store_true", help="also apply it to the articles already stored")
+    r = rs.add_parser("remove", help="remove rules by id")
+    r.add_argument("ids", type=_id, nargs="+")
+    r = rs.add_parser("apply", help="apply rules (all, or IDS) to the stored articles")
+    r.add_argument("ids", type=_id, nargs="*")
+    r.add_argument("--dry-run", action="store_true", help="only count what would change")
+    r = rs.add_parser("export", help="write the rules as JSON (to FILE or stdout)")
+    r.add_argument("file", type=Path, nargs="?")
+    r = rs.add_parser("import", help="add the rules of a JSON export")
+    r.add_argument("file", type=Path)
+    r = rs.add_parser("hidden", help="list the articles rules hid")
+
+    c = sub.add_parser("retention", help="show or set how long articles are kept (starred and digest-cited: always)")
+    c.add_argument("--days", type=_limit, default=..., metavar="N",
+                   help="keep N days (0: forever; with --feed, 'default': as for every feed)")
+    c.add_argument("--per-feed", type=_limit, default=..., metavar="N", help="keep the newest N per feed (0: no limit)")
+    c.add_argument("--feed", type=_id, metavar="ID", help="set this feed's own limits")
+    c = sub.add_parser("clean", help="remove what retention lets go (with images and downloads), then compact")
+    c.add_argument("--dry-run", action="store_true", help="only count what would go")
+    c.add_argument("--no-compact", action="store_true", help="skip the VACUUM (it needs the library to itself)")
+
+    c = sub.add_parser("notify", help="desktop notifications: for feeds, folders; what is waiting to be announced")
+    ns = c.add_subparsers(dest="notify_command", metavar="ACTION", required=True)
+    n = ns.add_parser("feed", help="notify (or not) for a feed's new articles")
+    n.add_argument("id", type=_id)
+    n.add_argument("state", choices=("on", "off"))
+    n = ns.add_parser("folder", help="notify (or not) for new articles in a folder and its subfolders")
+    n.add_argument("folder")
+    n.add_argument("state", choices=("on", "off"))
+    n = ns.add_parser("list", help="what notifies: feeds, folders, the timed Summarise today")
+    n = ns.add_parser("pending", help="print (and hand out) the notifications waiting, batched as the app shows them")
+    n.add_argument("--json", action="store_true")
+    n = ns.add_parser("summarise-at", help="write today's digest in the app at HH:MM (local), 'off' for never")
+    n.add_argument("time")
+    c = sub.add_parser("podcasts", help="articles with audio or video, with download and played state")
+    c.add_argument("--json", action="store_true")
+    c = sub.add_parser("download", help="download an article's audio or video for offline listening (resumes)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--url", help="which enclosure (default: the first)")
+    c.add_argument("--remove", action="store_true", help="delete the downloaded file instead")
+    c = sub.add_parser("play", help="open an article's audio or video in the system player (the download if any)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--url", help="which enclosure (default: the first)")
+    c.add_argument("--print", action="store_true", help="only print what would be opened (and mark it played)")
+    c = sub.add_parser("played", help="mark an article's audio or video played (--off: not played)")
+    c.add_argument("id", type=_id)
+    c.add_argument("--off", action="store_true")
+    c = sub.add_parser("translate", help="translate an article (or --digest ID) with the local Ollama model")
+    c.add_argument("id", type=_id, nargs="?", help="the article")
+    c.add_argument("--digest", type=_id, metavar="ID", help="a stored digest instead")
+    c.add_argument("--to", metavar="LANGUAGE", help="e.g. German or de (default: Settings, else the system's)")
+    c.add_argument("--model", help="an installed Ollama model (default: Settings, else a sensible one)")
+
+
+def cmd_rules(t: Tidings, args) -> int:
+    from app.rules import Condition, Rule
+
+    what = args.rules_command
+    if what == "list":
+        rules = t.rules()
+        if args.json:
+            _print_json([r.to_json() for r in rules])
+        elif not rules:
+            print("No rules yet: add one with `tidings rules add NAME --if FIELD KIND VALUE --do ACTION`.", file=sys.stderr)
+        for r in rules:
+            print(_p(f"{r.id:>4}  {r.name}{'' if r.enabled else ' (off)'}: {r.describe()}"))
+    elif what == "add":
+        conds = [Condition(f, k, v) for f, k, v in args.conds] + [Condition(f, k, v, negate=True) for f, k, v in args.negs]
+        scope = "feed" if args.feed is not None else "folder" if args.folder else "all"
+        rule = t.add_rule(Rule(name=args.name, conditions=tuple(conds), actions=tuple(dict.fromkeys(args.actions)),
+                               match="any" if args.any else "all", scope=scope, feed_id=args.feed, folder=args.folder))
+        print(_p(f"Added rule {rule.id}: {rule.name}: {rule.describe()}"))
+        if args.apply:
+            print(_p(t.apply_rules([rule.id]).describe()))
+        else:
+            preview = t.apply_rules([rule.id], dry_run=True)
+            if preview.matched:
+                print(_p(f"{preview.describe()} among the stored articles; "
+                         f"`tidings rules apply {rule.id}` applies it to them."), file=sys.stderr)
+    elif what == "remove":
+        for i in args.ids:
+            t.remove_rule(i)
+        print(f"Removed {len(args.ids)} rule{'s' if len(args.ids) != 1 else ''}.", file=sys.stderr)
+    elif what == "apply":
+        report = t.apply_rules(args.ids or None, dry_run=args.dry_run)
+        print(_p(("Would change: " if args.dry_run else "") + report.describe()))
+    elif what == "export":
+        text = t.export_rules()
+        if args.file:
+            _write_file(args.file, text)
+        else:
+            sys.stdout.write(text)
+    elif what == "import":
+        n = t.import_rules(_read_file(args.file))
+        print(f"Imported {n} rule{'s' if n != 1 else ''}.", file=sys.stderr)
+    elif what == "hidden":
+        _print_rows(t, t.hidden_ids())
+    return 0
+
+
+def _limit(s: str):
+    if s.strip().lower() in ("default", "none"):
+        return None
+    return 0 if s.strip() == "0" else _count(s)
+
+
+def cmd_retention(t: Tidings, args) -> int:
+    if args.feed is not None:
+        t.set_feed_extras(args.feed, keep_days=args.days, keep_count=args.per_feed)
+    else:
+        for key, value in (("retention_days", args.days), ("retention_per_feed", args.per_feed)):
+            if value is None:
+                print("tidings retention: 'default' is for a feed's own limits (with --feed ID).", file=sys.stderr)
+                return 2
+            if value is not ...:
+                t.set_setting(key, value)
+    days, count = t.setting("retention_days"), t.setting("retention_per_feed")
+    print(f"Keep: {f'{days} days' if days else 'forever'}, {f'the newest {count} per feed' if count else 'any number per feed'}"
+          " (starred and digest-cited articles always).")
+    for f in t.feeds():
+        if f.keep_days is not None or f.keep_count is not None:
+            print(_p(f"  {f.id:>5}  {f.title}: " + ", ".join(
+                x for x in ((f"{f.keep_days} days" if f.keep_days else "forever") if f.keep_days is not None else "",
+                            (f"newest {f.keep_count}" if f.keep_count else "no count limit") if f.keep_count is not None else "")
+                if x)))
+    print(f"Now: {t.library_sizes().describe()}.")
+    return 0
+
+
+def cmd_clean(t: Tidings, args) -> int:
+    report = t.apply_retention(dry_run=args.dry_run)
+    print(_p(report.describe()))
+    if not args.dry_run and not args.no_compact:
+        before, after = t.compact()
+        from app.retention import human_size
+
+        print(f"Compacted: {human_size(before.total)} before ({before.describe()}), "
+              f"{human_size(after.total)} after ({after.describe()}).")
+    return 0
+
+
+def cmd_translate(t: Tidings, args) -> int:
+    if (args.id is None) == (args.digest is None):
+        print("tidings translate: give an article ID or --digest ID.", file=sys.stderr)
+        return 2
+    current = {"index": -1}
+    marks: list[str] = []
+
+    def begin(i: int) -> None:
+        if current["index"] >= 0:
+            sys.stdout.write("\n\n")
+        current["index"] = i
+        if i < len(marks):
+            sys.stdout.write(marks[i])
+
+    def on_event(ev) -> None:  # "text": a delta of paragraph i; "paragraph": i whole (cached: no deltas came)
+        if ev.kind not in ("text", "paragraph"):
+            return
+        if ev.index != current["index"]:
+            begin(ev.index)
+            if ev.kind == "paragraph":
+                sys.stdout.write(_p(ev.text))
+        if ev.kind == "text":
+            sys.stdout.write(_p(ev.text))
+        sys.stdout.flush()
+
+    if args.digest is not None:
+        import re
+
+        text = t.digest_markdown(t.get_digest(args.digest))
+        marks[:] = [re.match(r"^(#+\s+|[-*]\s+|>\s+)?", b.strip()).group(0) or ""
+                    for b in re.split(r"\n\s*\n", text) if b.strip()]
+        result = t.translate_digest(args.digest, language=args.to, model=args.model, on_event=on_event)
+    else:
+        result = t.translate_article(args.id, language=args.to, model=args.model, on_event=on_event)
+    sys.stdout.write("\n")
+    print(f"Translated into {result.language} by {result.model}.", file=sys.stderr)
+    if result.error:
+        print(_p(f"tidings: stopped part way: {result.error}"), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_notify(t: Tidings, args) -> int:
+    what = args.notify_command
+    if what == "feed":
+        t.set_feed_extras(args.id, notify=args.state == "on")
+        print(_p(f"{t.feed(args.id).title}: notifications {args.state}."))
+    elif what == "folder":
+        t.set_folder_notify(args.folder, args.state == "on")
+        print(_p(f"Folder {args.folder}: notifications {args.state}."))
+    elif what == "summarise-at":
+        from app.notify import parse_time
+
+        value = None if args.time.lower() in ("off", "never", "none") else args.time
+        try:
+            parse_time(value)
+        except ValueError as e:
+            print(f"tidings notify summarise-at: {e}.", file=sys.stderr)
+            return 2
+        t.set_setting("summarise_at", value)
+        print(f"Summarise today: {'at ' + value + ' (while the app runs)' if value else 'by hand only'}.")
+    elif what == "list":
+        feeds = [f for f in t.feeds() if f.notify]
+        folders = t.setting("notify_folders") or []
+        for f in feeds:
+            print(_p(f"feed {f.id:>5}  {f.title}"))
+        for name in folders:
+            print(_p(f"folder       {name}"))
+        rules = [r for r in t.rules() if "notify" in r.actions]
+        for r in rules:
+            print(_p(f"rule {r.id:>5}  {r.name}"))
+        if not (feeds or folders or rules):
+            print("Nothing notifies yet: `tidings notify feed ID on`, `notify folder NAME on`, or a rule with --do notify.",
+                  file=sys.stderr)
+        at = t.setting("summarise_at")
+        print(f"Summarise today: {'at ' + at if at else 'by hand only'}.")
+    elif what == "pending":
+        notes = t.take_notifications()
+        if args.json:
+            _print_json([n.to_json() for n in notes])
+        else:
+            for n in notes:
+                print(_p(f"{n.title}\n  " + n.body.replace("\n", "\n  ")))
+            if not notes:
+                print("Nothing new to announce.", file=sys.stderr)
+    return 0
+
+
+def cmd_podcasts(t: Tidings, args) -> int:
+    ids = t.article_ids(ArticleQuery(podcasts=True))
+    rows = {r.id: r for r in t.article_rows(ids)}
+    out = []
+    for i in ids:
+        for m in t.media(i):
+            out.append((rows[i], m))
+    if args.json:
+        _print_json([{"article_id": m.article_id, "title": r.title, "feed_title": r.feed_title, "url": m.url,
+                      "type": m.type, "state": m.state, "received": m.received, "total": m.total,
+                      "path": m.path, "played": m.played} for r, m in out])
+        return 0
+    for r, m in out:
+        state = {"done": "downloaded", "partial": f"partial ({m.received // 1_000_000} MB)", "failed": "failed"}.get(m.state, "")
+        print(_p(f"{r.id:>6}  {'played ' if m.played else 'new    '} {r.feed_title}: {r.title}"
+                 + (f"  [{state}]" if state else "")))
+    if not out:
+        print("No podcasts or videos yet: they appear when a feed has audio or video enclosures.", file=sys.stderr)
+    return 0
+
+
+def cmd_download(t: Tidings, args) -> int:
+    if args.remove:
+        t.remove_download(args.id, args.url)
+        print("Removed the download.", file=sys.stderr)
+        return 0
+    tty = sys.stderr.isatty()
+
+    def progress(received, total):
+        if tty:
+            of = f" of {total / 1_000_000:.1f}" if total else ""
+            print(f"\r{received / 1_000_000:.1f}{of} MB", end="", file=sys.stderr, flush=True)
+
+    m = t.download_media(args.id, args.url, on_progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(_p(f"Saved {m.path} ({(m.total or m.received) / 1_000_000:.1f} MB)."))
+    return 0
+
+
+def cmd_play(t: Tidings, args) -> int:
+    target = t.play_target(args.id, args.url)
+    print(_p(target))
+    if not args.print:
+        import subprocess
+
+        opener = {"win32": None, "darwin": ["open"]}.get(sys.platform, ["xdg-open"])
+        try:
+            if opener is None:
+                import os
+
+                os.startfile(target)  # type: ignore[attr-defined]
+            else:
+                subprocess.Popen([*opener, target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError as e:
+            print(_p(f"tidings: could not start a player ({e.strerror or e}); open the path above yourself."),
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_played(t: Tidings, args) -> int:
+    t.set_played(args.id, not args.off)
+    print(f"Marked {'not ' if args.off else ''}played.", file=sys.stderr)
+    return 0
+
+
+POWER_COMMANDS = {"rules": cmd_rules, "retention": cmd_retention, "clean": cmd_clean, "translate": cmd_translate,
+                  "notify": cmd_notify, "podcasts": cmd_podcasts, "download": cmd_download, "play": cmd_play,
+                  "played": cmd_played}
+COMMANDS.update(POWER_COMMANDS)
 
 
 # --- helpers -------------------------------------------------------------------------------------

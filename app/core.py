@@ -203,6 +203,8 @@ class Tidings:
             _, created = self.store.add_feed(entry.url, title=entry.title, folder=entry.folder,
                                              site_url=entry.site_url, **self._new_feed_defaults())
             added += created
+        if not isinstance(source, bytes):
+            self.import_rules_beside(source)  # issue 11: rules exported beside the OPML
         return added
 
     def export_opml(self) -> str:
@@ -248,7 +250,7 @@ class Tidings:
         return path
 
     def search(self, text: str, limit: int = 500) -> list[int]:
-        return self.store.search(text, limit=limit)
+        return self.store.visible(self.store.search(text, limit=limit))  # hidden articles: the Hidden view only
 
     def update_search(self) -> int:
         return self.store.update_search()
@@ -510,3 +512,382 @@ class Tidings:
 
     def pull_model(self, name: str, on_progress=None) -> None:
         self._digests.pull_model(name, on_progress)
+
+    # --- issue 11: rules (app/rules.py) -------------------------------------------------------------
+
+    def rules(self):
+        return self.store.rules()
+
+    def rule(self, rule_id: int):
+        for r in self.store.rules():
+            if r.id == rule_id:
+                return r
+        raise NotFound(f"There is no rule {rule_id}.")
+
+    def add_rule(self, rule):
+        """Store a new rule (checked: BadRule says why it cannot be used); it applies from the next sync."""
+        from app.rules import validate
+
+        validate(rule)
+        if rule.scope == "feed":
+            self.store.feed(rule.feed_id)  # NotFound for a wrong feed
+        return self.rule(self.store.add_rule(rule, now=self.now()))
+
+    def update_rule(self, rule) -> None:
+        from app.rules import validate
+
+        validate(rule)
+        self.store.update_rule(rule, now=self.now())
+
+    def remove_rule(self, rule_id: int) -> None:
+        self.store.delete_rule(rule_id)
+
+    def apply_rules(self, rule_ids=None, *, dry_run: bool = False, rules=None, cancel=None):
+        """Apply rules (all enabled, or `rule_ids`, or unsaved `rules`) to the articles already stored.
+        Returns RulesApplied: how many articles match, and how many each action changes (a preview
+        when `dry_run`). Notify is for new articles only. Reads in batches, writes in short transactions."""
+        from app.rules import ACTION_COLUMNS, RuleSet, RulesApplied, applies_to
+
+        chosen = rules if rules is not None else [r for r in self.store.rules()
+                                                  if r.enabled and (rule_ids is None or r.id in set(rule_ids))]
+        if rule_ids is not None and rules is None:
+            known = {r.id for r in self.store.rules()}
+            missing = [i for i in rule_ids if i not in known]
+            if missing:
+                raise NotFound(f"There is no rule {missing[0]}.")
+        report = RulesApplied()
+        changes: dict[str, list[int]] = {}
+        for feed in self.feeds():
+            ruleset = RuleSet([r for r in chosen if applies_to(r, feed.id, feed.folder)])
+            if not ruleset:
+                continue
+            after = 0
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return report
+                rows = self.store.rule_candidates([feed.id], after, 2000)
+                if not rows:
+                    break
+                after = rows[-1]["id"]
+                for r in rows:
+                    out = ruleset.evaluate({"title": r["title"], "author": r["authors"], "text": r["text"],
+                                            "link": r["url"] or "", "feed": feed.title})
+                    acts = out.actions & set(ACTION_COLUMNS)
+                    if not out.actions:
+                        continue
+                    report.matched += 1
+                    for a in acts:
+                        if not r[ACTION_COLUMNS[a]]:
+                            changes.setdefault(a, []).append(r["id"])
+        report.changed = {a: len(ids) for a, ids in changes.items()}
+        if not dry_run:
+            for a, ids in changes.items():
+                self.store.set_flags(ACTION_COLUMNS[a], ids, True)
+        return report
+
+    def hidden_ids(self) -> list[int]:
+        return self.store.article_ids(ArticleQuery(hidden=True))
+
+    def unhide(self, ids) -> int:
+        return self.store.set_flags("hidden", ids, False)
+
+    def export_rules(self) -> str:
+        """Rules as JSON, with feed scopes by feed URL so they travel with the OPML."""
+        import json
+
+        urls = {f.id: f.url for f in self.feeds()}
+        out = []
+        for r in self.store.rules():
+            d = r.to_json()
+            d.pop("id", None)
+            if r.scope == "feed":
+                d["feed_url"] = urls.get(r.feed_id)
+                d.pop("feed_id", None)
+            out.append(d)
+        return json.dumps({"tidings_rules": 1, "rules": out}, ensure_ascii=False, indent=1) + "\n"
+
+    @staticmethod
+    def rules_beside(opml: str | Path) -> Path:
+        """The rules' side file of an OPML file: feeds.opml -> feeds.rules.json."""
+        opml = Path(opml)
+        return opml.with_name(opml.stem + ".rules.json")
+
+    def export_rules_beside(self, opml: str | Path) -> Path | None:
+        """Write the rules beside an exported OPML (when there are any); the side file's path."""
+        if not self.store.rules():
+            return None
+        path = self.rules_beside(opml)
+        path.write_text(self.export_rules(), encoding="utf-8")
+        return path
+
+    def import_rules_beside(self, opml: str | Path) -> int:
+        path = self.rules_beside(opml)
+        return self.import_rules(path.read_bytes()) if path.is_file() else 0
+
+    def import_rules(self, data: str | bytes) -> int:
+        """Add the rules of an export (feed scopes matched by URL). All are checked first: one bad
+        rule (BadRule, with the reason) adds none. Returns how many were added."""
+        import json
+
+        from app.rules import BadRule, Rule
+
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise BadRule(f"The rules file is not JSON ({e}).", "Give a file written by `tidings rules export`.") from None
+        items = doc.get("rules") if isinstance(doc, dict) else doc
+        if not isinstance(items, list):
+            raise BadRule("The rules file holds no list of rules.", "Give a file written by `tidings rules export`.")
+        ids = {f.url: f.id for f in self.feeds()}
+        rules = []
+        for d in items:
+            if isinstance(d, dict) and d.get("scope") == "feed" and "feed_url" in d:
+                d = dict(d)
+                if d["feed_url"] not in ids:
+                    raise BadRule(f"Rule “{d.get('name')}” is for a feed you do not follow ({d['feed_url']}).",
+                                  "Import the OPML first (it brings the feeds), then the rules.")
+                d["feed_id"] = ids[d.pop("feed_url")]
+            d = {k: v for k, v in d.items() if k != "id"} if isinstance(d, dict) else d
+            rules.append(Rule.from_json(d))
+        for r in rules:
+            self.store.add_rule(r, now=self.now())
+        return len(rules)
+
+    # --- issue 11: per-feed options, retention and compaction (app/retention.py) -------------------
+
+    def set_feed_extras(self, feed_id: int, *, notify: bool | None = None, always_translate: bool | None = None,
+                        keep_days=..., keep_count=...) -> None:
+        """Notify / always translate on a feed, and its retention override (None: follow Settings;
+        0: keep forever / no limit; `...`: leave as is)."""
+        fields = {}
+        if notify is not None:
+            fields["notify"] = int(notify)
+        if always_translate is not None:
+            fields["always_translate"] = int(always_translate)
+        for name, value in (("keep_days", keep_days), ("keep_count", keep_count)):
+            if value is not ...:
+                if value is not None and (not isinstance(value, int) or value < 0):
+                    raise ValueError(f"{name} must be a whole number of 0 or more, or None")
+                fields[name] = value
+        self.store.feed(feed_id)  # NotFound for a wrong id
+        self.store.update_feed(feed_id, **fields)
+
+    @property
+    def download_dir(self) -> Path:
+        chosen = self.setting("download_dir")
+        return Path(chosen).expanduser() if chosen else self.data_dir / "downloads"
+
+    def apply_retention(self, *, dry_run: bool = False, cancel=None):
+        """Remove what the retention settings let go (never starred or digest-cited articles), with
+        their images and downloads; a removed entry never comes back from its feed. RetentionReport."""
+        from app.retention import run_retention
+
+        return run_retention(self.store, self.feeds(), days=int(self.setting("retention_days") or 0),
+                             per_feed=int(self.setting("retention_per_feed") or 0), now=self.now(),
+                             image_dir=self.image_dir, dry_run=dry_run, cancel=cancel)
+
+    def apply_retention_daily(self):
+        """apply_retention at most once a local day (the app calls it after each sync); None when
+        there are no limits or it already ran today. Compaction stays a choice (Clean up library)."""
+        today = self.now().astimezone().date().isoformat()
+        limited = self.setting("retention_days") or self.setting("retention_per_feed") or any(
+            f.keep_days or f.keep_count for f in self.feeds())
+        if not limited or self.setting("retention_last_run") == today:
+            return None
+        report = self.apply_retention()
+        self.set_setting("retention_last_run", today)
+        return report
+
+    def library_sizes(self):
+        from app.retention import sizes
+
+        return sizes(self.store.path, self.image_dir, self.download_dir)
+
+    def compact(self):
+        """Merge the search index and VACUUM the library; (sizes before, sizes after). Slow on a big
+        library (seconds) and needs the library to itself: the UI runs it in the background."""
+        before = self.library_sizes()
+        self.store.update_search()
+        self.store.optimize_search()
+        self.store.vacuum()
+        return before, self.library_sizes()
+
+    # --- issue 11: local translation (app/translate.py) ---------------------------------------------
+
+    def translation_language(self) -> str:
+        from app.translate import language_name
+
+        return language_name(self.setting("translate_language"))
+
+    def _translator(self, language, model):
+        """(client, model, language) ready to translate: OllamaUnavailable / ModelMissing if not."""
+        from app.digest.service import is_embedding_model
+        from app.translate import language_name
+
+        client = self._digests.llm()
+        installed = [m for m in client.list_models() if not is_embedding_model(m)]
+        chosen = client.choose_model(model or self.setting("ollama_model"), installed)
+        return client, chosen, language_name(language or self.setting("translate_language"))
+
+    def _run_translation(self, paragraphs, language, model, on_event, cancel):
+        from app.translate import translate
+
+        client, chosen, lang = self._translator(language, model)
+        return translate(paragraphs, language=lang, model=chosen, client=client, cache_get=self.store.cache_get,
+                         cache_put=self.store.cache_put, on_event=on_event, cancel=cancel)
+
+    def translate_article(self, article_id: int, *, language: str | None = None, model: str | None = None,
+                          on_event=None, cancel=None):
+        """The article's title and paragraphs in `language` (default Settings, else the system's), by
+        the local model, streamed through `on_event(TranslationEvent)`, each paragraph cached.
+        Translation.source[0] / paragraphs[0] are the title."""
+        from app.html import html_to_text
+        from app.translate import paragraphs_of_text
+
+        a = self.article(article_id)
+        body = paragraphs_of_text(a.text or html_to_text(a.content_html or a.summary))
+        return self._run_translation([a.display_title or a.title or "(untitled)", *body], language, model,
+                                     on_event, cancel)
+
+    def translate_digest(self, digest_id: int, *, language: str | None = None, model: str | None = None,
+                         on_event=None, cancel=None):
+        """A stored digest's Markdown, paragraph by paragraph; headings and list marks are kept as they are."""
+        import re
+
+        text = self.digest_markdown(self.get_digest(digest_id))
+        blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+        marks = [re.match(r"^(#+\s+|[-*]\s+|>\s+)?", b).group(0) or "" for b in blocks]
+        bodies = [b[len(m):] for b, m in zip(blocks, marks)]
+        result = self._run_translation(bodies, language, model, on_event, cancel)
+        result.marks = marks  # type: ignore[attr-defined]
+        return result
+
+
+    # --- issue 11: notifications (app/notify.py) -----------------------------------------------------
+
+    def take_notifications(self):
+        """What to announce since the last call, batched ("5 new in Security"): new articles of
+        feeds and folders marked notify, and rule matches with the notify action. Each article is
+        handed out once. An empty list when notifications are off in Settings (the queue is dropped)."""
+        from app.notify import batch
+
+        pending = self.store.take_notify_queue()
+        if not pending or not self.setting("notify_enabled"):
+            return []
+        return batch(pending, self.setting("notify_folders") or [])
+
+    def set_folder_notify(self, folder: str, on: bool = True) -> None:
+        folder = folder.strip("/ ")
+        if folder not in self.folders():
+            raise NotFound(f"There is no folder “{folder}”.")
+        folders = [f for f in (self.setting("notify_folders") or []) if f != folder] + ([folder] if on else [])
+        self.set_setting("notify_folders", folders)
+
+    def summarise_due(self) -> bool:
+        """Is the timed Summarise today (Settings' summarise_at, "HH:MM" local) due now?"""
+        from app.notify import summarise_due
+
+        return summarise_due(self.now().astimezone(), self.setting("summarise_at"), self.setting("summarise_last_run"))
+
+    def run_scheduled_digest(self, cancel=None):
+        """Write today's digest for the timer (once a day), and return its notification."""
+        from app.notify import digest_ready
+
+        self.set_setting("summarise_last_run", self.now().astimezone().date().isoformat())
+        d = self.digest(cancel=cancel)
+        return digest_ready(d.id, d.headline, len(d.items))
+
+
+    # --- issue 11: podcasts and video (app/downloads.py) ---------------------------------------------
+
+    def media(self, article_id: int):
+        """The article's playable enclosures (audio, video) with download and played state."""
+        from app.downloads import Media, is_media
+        from app.models import Enclosure
+
+        self.store.article(article_id)  # NotFound
+        out = []
+        for r in self.store.media_rows([article_id]):
+            if is_media(Enclosure(r["url"], r["type"], r["length"])):
+                out.append(Media(r["article_id"], r["url"], r["type"], r["length"], r["state"], r["received"],
+                                 r["total"], r["path"], bool(r["played"]), r["error"]))
+        return out
+
+    def _one_media(self, article_id: int, url: str | None):
+        items = self.media(article_id)
+        if not items:
+            raise NotFound(f"Article {article_id} has no audio or video.")
+        if url is None:
+            return items[0]
+        for m in items:
+            if m.url == url:
+                return m
+        raise NotFound(f"Article {article_id} has no enclosure {url}.")
+
+    def download_media(self, article_id: int, url: str | None = None, *, on_progress=None, cancel=None):
+        """Download an enclosure (default the article's first) into the downloads folder, resuming a
+        partial one; refused over Settings' download_max_mb. Returns the Media, now downloaded."""
+        from app.downloads import DownloadCancelled, download, file_name
+
+        m = self._one_media(article_id, url)
+        if m.downloaded:
+            return m
+        dest = self.download_dir / file_name(article_id, m.url)
+        cap = int(float(self.setting("download_max_mb") or 500) * 1_000_000)
+        self.store.record_download(article_id, m.url, now=self.now(), path=str(dest), state="partial", error=None)
+        saved = {"t": 0.0}
+
+        def progress(received, total):
+            import time as _time
+
+            if on_progress is not None:
+                on_progress(received, total)
+            if _time.monotonic() - saved["t"] > 2:  # a resumed download shows where it stopped
+                saved["t"] = _time.monotonic()
+                self.store.record_download(article_id, m.url, now=self.now(), received=received, total=total)
+
+        try:
+            size = download(m.url, dest, max_bytes=cap, transport=self.transport, on_progress=progress, cancel=cancel)
+        except DownloadCancelled:
+            part = dest.with_name(dest.name + ".part")
+            self.store.record_download(article_id, m.url, now=self.now(), state="partial",
+                                       received=part.stat().st_size if part.exists() else 0)
+            raise
+        except Exception as e:
+            self.store.record_download(article_id, m.url, now=self.now(), state="failed", error=str(e))
+            raise
+        self.store.record_download(article_id, m.url, now=self.now(), state="done", received=size, total=size)
+        return self._one_media(article_id, m.url)
+
+    def play_target(self, article_id: int, url: str | None = None) -> str:
+        """What the system player opens: the downloaded file if there is one, else the web address.
+        Marks it played."""
+        m = self._one_media(article_id, url)
+        self.set_played(article_id, True, m.url)
+        self.store.mark_read([article_id])  # a played episode is a read article: the Podcasts view shows it so
+        return m.path if m.downloaded else m.url
+
+    def set_played(self, article_id: int, played: bool = True, url: str | None = None) -> None:
+        m = self._one_media(article_id, url)
+        self.store.record_download(article_id, m.url, now=self.now(), played=int(played))
+
+    def remove_download(self, article_id: int, url: str | None = None) -> None:
+        m = self._one_media(article_id, url)
+        if m.path:
+            for p in (Path(m.path), Path(m.path + ".part")):
+                p.unlink(missing_ok=True)
+        self.store.record_download(article_id, m.url, now=self.now(), state="none", path=None, received=0, error=None)
+
+
+
+# Issue 11's settings with their defaults (retention is off until the person sets a limit).
+DEFAULT_SETTINGS.update({
+    "retention_days": 0,  # 0: keep forever
+    "retention_per_feed": 0,  # 0: no limit
+    "translate_language": None,  # None: the system's language
+    "notify_folders": [],  # folders whose new articles are announced
+    "notify_enabled": True,
+    "summarise_at": None,  # "HH:MM": write today's digest in the background then, and notify
+    "download_dir": None,  # None: DATA_DIR/downloads
+    "download_max_mb": 500,  # the largest enclosure Tidings downloads
+})

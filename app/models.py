@@ -27,6 +27,10 @@ class Feed:
     icon_source: str | None = None  # the address the icon came from
     account_id: int | None = None  # a server account's feed (app/accounts/); None: the local library
     remote_id: str | None = None  # its id on that server (None: subscribed here, not yet sent)
+    notify: bool = False  # a desktop notification for its new articles
+    always_translate: bool = False  # translate its articles when they are opened
+    keep_days: int | None = None  # retention override (None: Settings, 0: forever)
+    keep_count: int | None = None  # retention override (None: Settings, 0: no limit)
 
     def to_json(self) -> dict:
         return {
@@ -127,6 +131,8 @@ class ArticleQuery:
     until: datetime | None = None  # ... and before this instant
     news: bool = False  # only news, not an archive that came with a subscription (store.NEWS_SQL)
     ids: tuple[int, ...] | None = None  # e.g. search results
+    hidden: bool = False  # the Hidden view: only the articles a rule hid (otherwise they are left out)
+    podcasts: bool = False  # the Podcasts view: articles with an audio or video enclosure
     limit: int | None = None
     newest_first: bool = True
 

@@ -255,6 +255,81 @@ MIGRATIONS: dict[int, str] = {
         DELETE FROM account_changes WHERE feed_id = old.id AND action IN ('subscribe', 'move');
     END;
     """,
+    # Rules, retention, notifications, podcasts, translation (issue 11).
+    5: """
+    -- Rule actions on articles. Hidden articles stay in the store but show only in the Hidden view;
+    -- no_digest keeps an article out of the digest.
+    ALTER TABLE articles ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE articles ADD COLUMN no_digest INTEGER NOT NULL DEFAULT 0;
+    -- Few rows, covering: unread and starred counts subtract the hidden ones per feed from it and
+    -- views exclude its ids, so migration 1's indexes stay as they are. Queries must say "hidden = 1".
+    CREATE INDEX articles_hidden ON articles (feed_id, read, starred) WHERE hidden = 1;
+
+    ALTER TABLE feeds ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;            -- desktop notification for new articles
+    ALTER TABLE feeds ADD COLUMN always_translate INTEGER NOT NULL DEFAULT 0;  -- translate on open
+    ALTER TABLE feeds ADD COLUMN keep_days INTEGER;                            -- retention override (NULL: Settings, 0: forever)
+    ALTER TABLE feeds ADD COLUMN keep_count INTEGER;                           -- retention override (NULL: Settings, 0: no limit)
+
+    -- Rules, in the order they are listed; `spec` is the rule as JSON (app/rules.py).
+    CREATE TABLE rules (
+        id       INTEGER PRIMARY KEY,
+        position INTEGER NOT NULL DEFAULT 0,
+        enabled  INTEGER NOT NULL DEFAULT 1,
+        spec     TEXT NOT NULL,
+        created  TEXT NOT NULL,
+        updated  TEXT NOT NULL
+    );
+
+    -- Entries retention removed: a feed that still lists them must not bring them back as new.
+    CREATE TABLE retired_guids (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        guid    TEXT NOT NULL,
+        retired TEXT NOT NULL,
+        PRIMARY KEY (feed_id, guid)
+    ) WITHOUT ROWID;
+
+    -- New articles waiting to be announced (a notify feed/folder, or a rule's notify action).
+    CREATE TABLE notify_queue (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,     -- the rule's name, or '' for a notify feed/folder
+        queued     TEXT NOT NULL
+    );
+
+    -- Retention keeps digest-cited articles and removes images no article shows any more: both
+    -- look up by the second column of a primary key (and deleting an article checks digest_sources).
+    CREATE INDEX digest_sources_by_article ON digest_sources (article_id);
+    CREATE INDEX article_images_by_url ON article_images (url);
+
+    -- Podcast and video enclosures: downloads (resumable) and played state.
+    CREATE TABLE downloads (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        url        TEXT NOT NULL,
+        path       TEXT,                -- the file (absolute: the downloads folder is a setting)
+        received   INTEGER NOT NULL DEFAULT 0,
+        total      INTEGER,
+        state      TEXT NOT NULL DEFAULT 'none',   -- none | partial | done | failed
+        error      TEXT,
+        played     INTEGER NOT NULL DEFAULT 0,
+        updated    TEXT NOT NULL,
+        PRIMARY KEY (article_id, url)
+    );
+
+    -- A hidden article is out of every unread count: the per-feed counters of migration 2 skip it.
+    DROP TRIGGER articles_unread_insert;
+    DROP TRIGGER articles_unread_update;
+    DROP TRIGGER articles_unread_delete;
+    CREATE TRIGGER articles_unread_insert AFTER INSERT ON articles WHEN new.read = 0 AND new.hidden = 0 BEGIN
+        UPDATE feeds SET unread = unread + 1 WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER articles_unread_update AFTER UPDATE OF read, hidden ON articles
+        WHEN (old.read = 0 AND old.hidden = 0) != (new.read = 0 AND new.hidden = 0) BEGIN
+        UPDATE feeds SET unread = unread + (CASE WHEN new.read = 0 AND new.hidden = 0 THEN 1 ELSE -1 END)
+            WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER articles_unread_delete AFTER DELETE ON articles WHEN old.read = 0 AND old.hidden = 0 BEGIN
+        UPDATE feeds SET unread = unread - 1 WHERE id = old.feed_id;
+    END;
+    """,
 }
 
 LATEST = max(MIGRATIONS)

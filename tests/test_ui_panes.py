@@ -389,7 +389,8 @@ def test_folder_menu_new_rename_delete_sync_mark_read(qtbot, ui_tidings, open_wi
     w = open_window()
     menu = w.sources.menu_for(View.folder("News"))
     labels = [a.text() for a in menu.actions() if a.text()]
-    assert labels == ["Mark all read", "Sync this folder", "New folder inside…", "Rename folder…", "Delete folder…"]
+    assert labels == ["Mark all read", "Sync this folder", "New folder inside…", "Rename folder…", "Delete folder…",
+                      "Notify me of new articles in this folder"]
     synced = []
     monkeypatch.setattr(w, "start_sync", lambda feed_ids=None, auto=False: synced.append(feed_ids))
     next(a for a in menu.actions() if a.text() == "Sync this folder").trigger()

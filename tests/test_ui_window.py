@@ -232,7 +232,8 @@ def test_feed_menu_actions_rename_move_unsubscribe(qtbot, ui_tidings, open_windo
     w.sources._menu(w.sources.visualRect(idx).center())
     labels = [a.text() for a in w.context_menu.actions() if a.text()]
     assert labels == ["Mark all read", "Sync this feed", "Rename…", "Move to folder…", "Edit address…",
-                      "Fetch full text for offline reading", "Download images for offline reading", "Unsubscribe…"]
+                      "Fetch full text for offline reading", "Download images for offline reading",
+                      "Notify me of new articles", "Always translate", "Keep articles…", "Unsubscribe…"]
     full_text = next(a for a in w.context_menu.actions() if a.text().startswith("Fetch full text"))
     assert full_text.isCheckable() and full_text.isChecked()
     full_text.toggle()  # switch offline full text off for this feed only

@@ -353,6 +353,9 @@ class SettingsDialog(QDialog):
         self.personal.setChecked(True if personal is None else bool(personal))
         form.addRow("Ranking:", self.personal)
 
+        from ui.power_settings import PowerSettings
+
+        self.power = PowerSettings(form, values)  # issue 11: translation, notifications, podcasts
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -389,6 +392,7 @@ class SettingsDialog(QDialog):
             "ollama_model": self.model.currentText().strip() or None,
             "embed_model": self.embed_model.currentText().strip() or DEFAULT_EMBED_MODEL,
             "digest_personal": self.personal.isChecked(),
+            **self.power.values(),  # issue 11
         }
 
     def set_styles(self, names: list[str]) -> None:

@@ -26,6 +26,11 @@ class FeedActions(QObject):
         self.t = window.t
         self.tasks = window.tasks
 
+    def extend_menu(self, menu, view) -> None:
+        from ui.power import add_power_menu_items
+
+        add_power_menu_items(self.w, menu, str(view))
+
     # what the pane's menus ask of the window itself
     def mark_all_read(self, view) -> None:
         self.w.mark_all_read(view)
@@ -74,6 +79,7 @@ class FeedActions(QObject):
     def export_opml(self, path: str) -> None:
         def work():
             Path(path).write_text(self.t.export_opml(), encoding="utf-8")
+            self.t.export_rules_beside(path)  # feeds.rules.json beside feeds.opml
             return path
 
         self.tasks.run(work, on_done=lambda p: self.w.jobs.say(f"Exported your feeds to {p}."),

@@ -42,13 +42,15 @@ from ui.feeds import FeedActions
 from ui.jobs import JobBar
 from ui.reading import Place, ReadingPane
 from ui.sources import SourcesPane
+from ui.power import after_sync, article_shown, install_power_features
+from ui.power_settings import POWER_UI_SETTINGS
 from ui.tasks import Tasks
 from ui.view import View
 
 log = logging.getLogger(__name__)
 
 UI_SETTINGS = ("sync_interval_minutes", "full_text", "images", "mark_read_delay_seconds", "theme", "font_size",
-               "digest_style", "ollama_model", "ollama_host", "embed_model", "digest_personal")
+               "digest_style", "ollama_model", "ollama_host", "embed_model", "digest_personal") + POWER_UI_SETTINGS
 UNREAD = View.smart("unread")
 DIGESTS = View.smart("digests")
 
@@ -148,6 +150,9 @@ class MainWindow(QMainWindow):
         for widget in (self, self.sources.viewport(), self.articles.viewport(), self.digest_list.viewport(),
                        self.reader.viewport(), self.middle.title, self.message_bar, self.toolbar):
             widget.installEventFilter(self._mouse)
+        # rules, retention, translation, notifications, podcasts (ui.power); before the saved splitter
+        # is restored, since the podcast bar joins the reading pane's place in it
+        install_power_features(self, timers=timers)
         self.resize(1200, 760)
         if remember:
             self._restore_state()
@@ -710,6 +715,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(e), e.hint)
             return
         self.reader.show_article(a)
+        article_shown(self, a)  # issue 11: translation ("always translate") and the podcast bar follow it
         if not from_list:
             self.middle.select_id(article_id)
         if not a.read:
@@ -1020,6 +1026,7 @@ class MainWindow(QMainWindow):
         if self.view is not None and self.view.lists_articles:
             self.middle.reload()
         self.jobs.end(report.summary())
+        after_sync(self)  # notifications ("5 new in Security"), retention once a day (ui.power)
 
     def _sync_failed(self, e: BaseException) -> bool:
         self.jobs.end("Sync stopped.")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QMen
 
 from app.models import Feed
 from ui.models import ID_ROLE, KEY_ROLE, SORT_ROLE, UNREAD_ROLE
+from ui.smart_views import extra_icons
 from ui.view import SMART, View
 
 _STATE_ROLE = Qt.ItemDataRole.UserRole + 9
@@ -53,6 +54,7 @@ class SourcesModel(QStandardItemModel):
             "folder": style.standardIcon(QStyle.StandardPixmap.SP_DirIcon),
             "feed": style.standardIcon(QStyle.StandardPixmap.SP_FileIcon),
             "error": style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
+            **extra_icons(style),  # Podcasts, Hidden
         }
         self.feeds: list[Feed] = []
 
@@ -398,6 +400,7 @@ class SourcesPane(QTreeView):
         else:
             menu.addSeparator()
             menu.addAction("New folder…", lambda: d.prompt_new_folder(None))
+        d.extend_menu(menu, view)  # notify, always translate, keep articles (ui.power)
         return menu
 
     # --- drag a feed to another folder ------------------------------------------------------------------

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from app.models import ArticleQuery
 
-SMART = ("today", "unread", "starred", "digests")
-SMART_LABELS = {"today": "Today", "unread": "All unread", "starred": "Starred", "digests": "Digests"}
+SMART = ("today", "unread", "starred", "digests", "podcasts", "hidden")
+SMART_LABELS = {"today": "Today", "unread": "All unread", "starred": "Starred", "digests": "Digests",
+                "podcasts": "Podcasts", "hidden": "Hidden"}  # Podcasts: audio/video; Hidden: what rules hid
 
 
 @dataclass(frozen=True)
 class View:
-    kind: str  # "today" | "unread" | "starred" | "digests" | "folder" | "feed" | "search"
+    kind: str  # "today" | "unread" | "starred" | "digests" | "podcasts" | "hidden" | "folder" | "feed" | "search"
     id: int | str | None = None  # the feed id, the folder path, the search text
 
     # --- making one -------------------------------------------------------------------------------
@@ -116,6 +117,10 @@ class View:
             return ArticleQuery(starred=True, **kw)
         if self.kind == "unread":
             return ArticleQuery(**{**kw, "unread": True})
+        if self.kind == "podcasts":
+            return ArticleQuery(podcasts=True, **kw)
+        if self.kind == "hidden":
+            return ArticleQuery(hidden=True, **kw)
         if self.kind == "search":
             return ArticleQuery(ids=search_ids, **kw) if search_ids is not None else None
         return None
