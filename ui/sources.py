@@ -22,6 +22,9 @@ from ui.smart_views import extra_icons
 from ui.view import SMART, View
 
 FEED_MIME = "application/x-tidings-feed"
+_DISPLAY, _DECORATION, _FONT, _TOOLTIP, _ALIGN, _FOREGROUND = (int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole))
 
 
 class _Row:
@@ -30,8 +33,8 @@ class _Row:
     Plain Python: the view asks `SourcesModel.data` only for the rows on screen, so changing
     thousands of rows is attribute writes and one signal per parent, not a Qt call per cell."""
 
-    __slots__ = ("key", "parent", "children", "row", "label", "deco", "tip", "sort", "unread", "font",
-                 "state", "fid", "flags", "chain")
+    __slots__ = ("key", "view_kind", "parent", "children", "row", "label", "deco", "tip", "sort", "unread",
+                 "font", "font_changed", "state", "fid", "flags", "chain")
 
     def __init__(self, key: str, parent: "_Row | None", label: str, deco, sort: str, flags=None):
         self.key, self.parent, self.label, self.deco, self.sort, self.flags = key, parent, label, deco, sort, flags
@@ -40,6 +43,8 @@ class _Row:
         self.tip: str | None = None
         self.unread: int | None = None  # None until counted (and always for Digests)
         self.font: QFont | None = None  # bold while it has unread articles (not Starred)
+        self.font_changed = False
+        self.view_kind = key.partition(":")[0]  # "smart", "folder" or "feed"
         self.state: tuple | None = None  # a feed's (title, failed, tooltip, icon name) as shown
         self.fid: int | None = None
         self.chain: tuple[_Row, ...] = ()  # a feed's folders, innermost first (their counts add up)
@@ -98,6 +103,7 @@ class SourcesModel(QAbstractItemModel):
         self._items: dict[str, _Row] = {}
         self._counts = _CountCells(self)  # the tests' view of the count column
         self._feed_rows: list[_Row] = []
+        self._feed_counts: dict[int, int] | None = None  # each feed's count as shown (None: not yet)
         self._by_id: dict[int, Feed] = {}
         self._bold = QFont()
         self._bold.setBold(True)
@@ -193,6 +199,25 @@ class SourcesModel(QAbstractItemModel):
         if role == SORT_ROLE:
             return node.sort
         return None
+
+    def multiData(self, index: QModelIndex, span) -> None:  # noqa: N802 - Qt override
+        """What a delegate asks for a cell in one call (Qt 6 painting asks ~7 roles per cell: one
+        call into Python per cell instead of one per role, ~4x cheaper to repaint the pane)."""
+        node = index.internalPointer()
+        if node is None:
+            return
+        if index.column() == 1:
+            values = self._count_roles(node)
+        else:
+            values = {_DISPLAY: node.label, _DECORATION: node.deco, _FONT: node.font, _TOOLTIP: node.tip,
+                      KEY_ROLE: node.key, UNREAD_ROLE: node.unread, ID_ROLE: node.fid, SORT_ROLE: node.sort}
+        get = values.get
+        for i in range(len(span)):
+            rd = span[i]
+            rd.setData(get(rd.role()))  # None: an invalid QVariant, "no such data"
+
+    def _count_roles(self, node: _Row) -> dict:
+        return {_DISPLAY: self._count_text(node), _ALIGN: self._right, _FOREGROUND: self._muted, KEY_ROLE: node.key}
 
     @staticmethod
     def _count_text(node: _Row) -> str:
@@ -291,6 +316,7 @@ class SourcesModel(QAbstractItemModel):
         for path in sorted({f.folder for f in feeds if f.folder}, key=str.lower):
             folder_row(path)
         self._feed_rows = []
+        self._feed_counts = None
         for f in feeds:
             parent = folder_row(f.folder) if f.folder else root
             node = add(parent, f"feed:{f.id}", "", None, "", "feed")
@@ -362,39 +388,68 @@ class SourcesModel(QAbstractItemModel):
         return old is None or old[0] != state[0]  # renamed: the caller re-sorts
 
     def set_counts(self, counts: dict) -> None:
-        """Show unread counts (a feed's, its folders' sums, the smart views'); only rows whose count
-        changed are updated and signalled."""
+        """Show unread counts (a feed's, its folders' sums, the smart views'). Only the feeds whose
+        count changed since the last call are visited (during a sync, a few dozen of 5,000), their
+        folders adjusted by the difference, and only the rows that changed are signalled."""
         per_feed = counts.get("feeds", {})
         if per_feed and not isinstance(next(iter(per_feed)), int):
             per_feed = {int(k): v for k, v in per_feed.items()}
-        values: dict[int, int] = {}  # id(row) -> count
-        get = per_feed.get
-        for node in self._feed_rows:
-            n = get(node.fid, 0)
-            values[id(node)] = n
-            for up in node.chain:
-                values[id(up)] = values.get(id(up), 0) + n
-        for key in ("today", "unread", "starred"):
+        shown = self._feed_counts
+        changed: dict[int, _Row] = {}  # id(row) -> row
+        if shown is None:  # after a rebuild: every row once
+            shown = self._feed_counts = {}
+            totals: dict[int, int] = {}
+            for node in self._feed_rows:
+                n = shown[node.fid] = per_feed.get(node.fid, 0)
+                totals[id(node)] = n
+                for up in node.chain:
+                    totals[id(up)] = totals.get(id(up), 0) + n
+            for node in self._items.values():
+                if node.view_kind in ("feed", "folder"):
+                    self._show_count(node, totals.get(id(node), 0), changed)
+        else:
+            moved = [(fid, n) for fid, n in per_feed.items() if shown.get(fid, n) != n]
+            if len(per_feed) < len(shown):  # feeds left out count 0
+                moved += [(fid, 0) for fid in shown.keys() - per_feed.keys() if shown[fid]]
+            items = self._items
+            for fid, n in moved:
+                node = items.get(f"feed:{fid}")
+                if node is None:
+                    continue
+                delta = n - shown[fid]
+                shown[fid] = n
+                self._show_count(node, n, changed)
+                for up in node.chain:
+                    self._show_count(up, (up.unread or 0) + delta, changed)
+        for key in ("today", "unread", "starred", "podcasts", "hidden"):
             node = self._items.get(f"smart:{key}")
-            if key in counts and node is not None:
-                values[id(node)] = counts[key]
-        starred = self._items.get("smart:starred")
-        digests = self._items.get("smart:digests")
-        changed, restyled = [], []
-        bold, normal = self._bold, self._normal
-        for node in self._items.values():
-            n = values.get(id(node), 0)
-            if node.unread != n and node is not digests:
-                node.unread = n
-                font = bold if n > 0 and node is not starred else normal
-                if font is not node.font:
-                    node.font = font
-                    restyled.append(node)
-                changed.append(node)
-        if restyled:
-            self._changed(restyled, (0, 0))
-        if changed:
-            self._changed(changed, (1, 1))
+            if node is not None:
+                self._show_count(node, counts.get(key, 0) if key in ("today", "unread", "starred") else 0, changed)
+        if not changed:
+            return
+        rows = list(changed.values())
+        restyled = [r for r in rows if r.font_changed]
+        for r in restyled:
+            r.font_changed = False
+        if len(rows) <= 64:  # a few rows (a sync's latest feeds): one signal each, the view repaints those
+            for r in restyled:
+                self.dataChanged.emit(self._node_index(r, 0), self._node_index(r, 0))
+            for r in rows:
+                self.dataChanged.emit(self._node_index(r, 1), self._node_index(r, 1))
+        else:
+            if restyled:
+                self._changed(restyled, (0, 0))
+            self._changed(rows, (1, 1))
+
+    def _show_count(self, node: _Row, n: int, changed: dict) -> None:
+        if node.unread == n:
+            return
+        node.unread = n
+        font = self._bold if n > 0 and node.key != "smart:starred" else self._normal
+        if font is not node.font:
+            node.font = font
+            node.font_changed = True
+        changed[id(node)] = node
 
     def unread(self, view: View | str) -> int:
         node = self._items.get(str(view))
