@@ -9,7 +9,9 @@ Measures, each in a fresh process (offscreen Qt unless QT_QPA_PLATFORM says othe
 3. RSS after opening the All unread view (and scrolling through it);
 4. the longest event-loop stall while a sync of many feeds runs against a loopback server
    (a 5 ms QTimer heartbeat measures the gaps).
-5. (child "queries", no Qt) unread counts, the feed list, All unread's ids, full-text searches, and
+5. (child "sources", no store) the sources pane's model operations at the library's feed count:
+   build, re-title, counts (all changed, 50 changed), each until repainted;
+6. (child "queries", no Qt) unread counts, the feed list, All unread's ids, full-text searches, and
    the library's size per 100k articles.
 Targets at 100k: first paint <= 1 s, feed switch <= 50 ms, RSS <= 300 MB, stall < 50 ms.
 `--library` is the 1M library of issue 12 (1,000,000 articles in 5,000 feeds dated over a year, built
@@ -350,6 +352,55 @@ def child_sync(data: str, feeds: int) -> dict:
     return out
 
 
+def child_sources(feeds: int) -> dict:
+    """The sources pane's model operations at `feeds` feeds (12 folders, 4 in 5 feeds in one), each
+    until the pane is repainted: build, re-title every feed (as after the first sync) keeping and
+    changing the order, a refresh that changes nothing, every count changed, 50 changed. No store."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(["bench"])
+    from app.models import Feed
+    from ui.sources import SourcesPane
+
+    def library(title):
+        return [Feed(id=i + 1, url=f"http://127.0.0.1:9/bench/{i}.xml", title=title(i),
+                     folder=f"Folder {i % 12}" if i % 5 else None, unread=200) for i in range(feeds)]
+
+    def counts(base, bumped=()):
+        per = {i + 1: base + i % 7 + (3 if i in bumped else 0) for i in range(feeds)}
+        return {"feeds": per, "unread": sum(per.values()), "today": 5, "starred": 0}
+
+    untitled = library(lambda i: "")  # shown by address until the first sync names them
+    titled = library(lambda i: f"Bench feed {i:05d}")  # the same order as the ids
+    reordered = library(lambda i: f"Feed {feeds - i:05d}")  # the reverse order
+    c0, c1, c50 = counts(200), counts(201), counts(201, bumped=range(0, feeds, max(1, feeds // 50)))
+    pane = SourcesPane(None)
+    pane.resize(300, 800)
+    pane.show()
+    app.processEvents()
+
+    def timed(fn) -> float:
+        t0 = time.perf_counter()
+        fn()
+        pane.executeDelayedItemsLayout()
+        pane.viewport().repaint()
+        app.processEvents()
+        return round((time.perf_counter() - t0) * 1000, 1)
+
+    out = {"sources_feeds": feeds}
+    out["sources_build_ms"] = timed(lambda: pane.set_feeds(untitled, c0, None))
+    out["sources_retitle_same_order_ms"] = timed(lambda: pane.set_feeds(titled, c0, None))
+    out["sources_retitle_new_order_ms"] = timed(lambda: pane.set_feeds(reordered, c0, None))
+    out["sources_refresh_unchanged_ms"] = timed(lambda: pane.set_feeds(reordered, c0, None))
+    out["sources_counts_all_changed_ms"] = timed(lambda: pane.set_counts(c1))
+    out["sources_counts_50_changed_ms"] = timed(lambda: pane.set_counts(c50))
+    out["sources_counts_unchanged_ms"] = timed(lambda: pane.set_counts(c50))
+    # what each of those includes: one repaint of the populated pane (median of 15)
+    out["sources_repaint_populated_ms"] = statistics.median(timed(lambda: None) for _ in range(15))
+    return out
+
+
 def run_child(*args: str) -> dict:
     cmd = [sys.executable, __file__, *args]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -371,7 +422,7 @@ def main() -> int:
                          "~/.cache/tidings-bench/, and a sync of 5,000 feeds")
     ap.add_argument("--build-only", action="store_true", help="build (or find) the store, then stop")
     ap.add_argument("--no-sync", action="store_true", help="skip the sync measurement")
-    ap.add_argument("--child", choices=["paint", "sync", "server", "queries"])
+    ap.add_argument("--child", choices=["paint", "sync", "server", "queries", "sources"])
     ap.add_argument("--data")
     args = ap.parse_args()
     if args.library:
@@ -383,6 +434,9 @@ def main() -> int:
         return 0
     if args.child == "paint":
         print(json.dumps(child_paint(args.data)))
+        return 0
+    if args.child == "sources":
+        print(json.dumps(child_sources(args.feeds)))
         return 0
     if args.child == "server":
         child_server(args.sync_feeds)
@@ -397,6 +451,7 @@ def main() -> int:
         return 0
     results = {"articles": args.articles, "feeds": args.feeds, "platform": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     results.update(run_child("--child", "queries", "--data", str(store)))
+    results.update(run_child("--child", "sources", "--feeds", str(args.feeds)))
     runs = [run_child("--child", "paint", "--data", str(store)) for _ in range(3)]
     best = min(runs, key=lambda r: r["first_paint_since_process_start_ms"])
     results.update(best)
