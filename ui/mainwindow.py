@@ -150,9 +150,7 @@ class MainWindow(QMainWindow):
         for widget in (self, self.sources.viewport(), self.articles.viewport(), self.digest_list.viewport(),
                        self.reader.viewport(), self.middle.title, self.message_bar, self.toolbar):
             widget.installEventFilter(self._mouse)
-        # rules, retention, translation, notifications, podcasts (ui.power); before the saved splitter
-        # is restored, since the podcast bar joins the reading pane's place in it
-        install_power_features(self, timers=timers)
+        install_power_features(self, timers=timers)  # rules, retention, translation, notifications, podcasts
         self.resize(1200, 760)
         if remember:
             self._restore_state()
@@ -193,7 +191,13 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sources)
         self.splitter.addWidget(self.middle)
-        self.splitter.addWidget(self.reader)
+        # the reading pane's column: bars about the article shown (the podcast bar, ui.power) go above it
+        self.reading_column = QWidget()
+        column = QVBoxLayout(self.reading_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.reader, 1)
+        self.splitter.addWidget(self.reading_column)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 4)

@@ -173,7 +173,7 @@ class NotificationCenter(QObject):
     # --- the timed Summarise today ---
 
     def check_schedule(self) -> None:
-        if self._digest_task is not None or getattr(self.w, "_digest_task", None) is not None:
+        if self._digest_task is not None or self.w._digest_task is not None:
             return
 
         def due():
@@ -189,7 +189,7 @@ class NotificationCenter(QObject):
         def done(n):
             self._digest_task = None
             self.show_all([n])
-            if hasattr(self.w, "load_digests") and self.w.current_key == "smart:digests":
+            if self.w.current_key == "smart:digests":
                 self.w.load_digests()
 
         def failed(e):

@@ -51,27 +51,11 @@ def install_power_features(window, *, timers: bool = True) -> None:
 
 
 def _add_podcast_bar(window) -> None:
-    """Put the podcast bar above the reading pane (the pane keeps its place in the splitter)."""
-    from PySide6.QtWidgets import QVBoxLayout, QWidget
-
+    """The podcast bar goes above the reading pane, in its column."""
     from ui.podcast_bar import PodcastBar
 
     window.podcast_bar = PodcastBar(window)
-    splitter, reader = window.splitter, window.reader
-    index = splitter.indexOf(reader)
-    sizes = splitter.sizes()
-    stretch = reader.sizePolicy().horizontalStretch()  # what setStretchFactor gave the pane: the box keeps it
-    box = QWidget()
-    lay = QVBoxLayout(box)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.setSpacing(0)
-    # not replaceWidget: PySide would delete the reader with the returned wrapper
-    splitter.insertWidget(index if index >= 0 else splitter.count(), box)
-    lay.addWidget(window.podcast_bar)
-    lay.addWidget(reader, 1)  # moving it into the box takes it out of the splitter
-    if index >= 0:
-        splitter.setStretchFactor(index, stretch)
-        splitter.setSizes(sizes)
+    window.reading_column.layout().insertWidget(0, window.podcast_bar)
 
 
 def unhide_current(window) -> None:
