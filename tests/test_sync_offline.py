@@ -318,6 +318,38 @@ def test_icons_come_after_the_feeds_and_within_a_time_budget(store, tmp_path, fe
     assert time.monotonic() - started < 1.0  # the next sync does not spend the budget on it again
 
 
+def test_icons_start_once_every_feed_is_downloaded_and_overlap_the_parsing(store, tmp_path, feed_server,
+                                                                            monkeypatch):
+    """A first sync of many feeds downloads them in a second and parses for several more: the icons
+    are fetched meanwhile, but never before the last feed download is done (no slot taken from a feed)."""
+    from app.sync import engine
+
+    base = feed_server.base
+    for name in ("a", "b", "c"):
+        feed_server.route(f"/{name}.xml", body=rss(base, image=f"<image><url>{base}/{name}.png</url></image>"))
+        feed_server.route(f"/{name}.png", body=PNG, content_type="image/png")
+    ids = [store.add_feed(feed_server.url(f"/{n}.xml"), now=T0)[0] for n in ("a", "b", "c")]
+    real_parse = engine.parse_feed
+
+    def parse_feed(body, url, content_type=None):  # the last feed's parse is slow
+        if url.endswith("/c.xml"):
+            time.sleep(1.0)
+        return real_parse(body, url, content_type)
+
+    monkeypatch.setattr(engine, "parse_feed", parse_feed)
+    monkeypatch.setenv("TIDINGS_PARSE_PROCESS", "never")
+    feed_server.requests.clear()
+    report = Syncer(store, clock=Clock(), image_dir=tmp_path / "images").run()
+    assert all(r.status == "updated" for r in report.results)
+    paths = [r.path for r in feed_server.requests]
+    last_feed = max(i for i, p in enumerate(paths) if p.endswith(".xml"))
+    first_icon = min(i for i, p in enumerate(paths) if p.endswith(".png"))
+    assert first_icon > last_feed, paths  # after every download ...
+    times = {r.path: r.time for r in feed_server.requests}
+    assert times["/a.png"] < times["/c.xml"] + 0.9  # ... but while the slow feed was still being parsed
+    assert all(store.feed(i).icon for i in ids)
+
+
 def test_the_cli_says_offline_in_one_line(tmp_path, capsys):
     from app.cli import main
     from app.core import make_tidings

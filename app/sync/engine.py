@@ -14,7 +14,8 @@
 - Offline: a feed whose host could not be reached at all is recorded at the end of the run, and
   not at all when no server answered and several hosts were unreached (SyncReport.offline). Pages
   and images that fail wait out a growing back-off (decide.retry_at); feed icons are looked for
-  after every feed is done, within ICON_BUDGET.
+  once every feed is downloaded (overlapping the parsing still to do), and waited for at most
+  ICON_BUDGET after the last feed is done.
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ class _Run:
         # the run, and only when the run was not offline (app.sync.decide.is_offline).
         self.unreached: dict[int, tuple[Feed, FeedError]] = {}
         self.icon_urls: dict[int, tuple[str | None, str | None]] = {}  # feed id -> (its icon, site), as fetched now
-        self.icons_due: list[Feed] = []  # feeds whose icon to look for, once their feeds are all done
+        self.icons_due: list[Feed] = []  # feeds whose icon to look for, once every feed is downloaded
+        self.icon_tasks: dict[asyncio.Task, Feed] = {}  # icon lookups started
+        self.downloads_left = 0  # feed downloads not yet done: icons wait for them, then overlap the parsing
 
     async def in_worker(self, fn, *args):
         """Store work, in the store thread."""
@@ -164,6 +167,7 @@ class _Run:
             if s.extras:
                 self.feeds_with_work = await self.in_worker(self.store.feeds_with_offline_work, s.clock())
             finished: asyncio.Queue = asyncio.Queue()
+            self.downloads_left = sum(1 for f in self.feeds if f.account_id is None)
             tasks = {}
             for f in decide.fetch_order(self.feeds, s.concurrency):
                 t = asyncio.create_task(self.one(f))
@@ -183,7 +187,7 @@ class _Run:
                     done_count += 1
                     if self.on_progress is not None:
                         self.on_progress(result, done_count, total)
-                if not pending and self.icons_due and not self.cancel.is_set():
+                if not pending and (self.icons_due or self.icon_tasks) and not self.cancel.is_set():
                     await self.feed_icons()
                 while pending and not finished.empty():  # cancelled: still report what did finish
                     t = finished.get_nowait()
@@ -191,7 +195,7 @@ class _Run:
                     if not t.cancelled() and t.exception() is None:
                         self.report.results.append(t.result())
             finally:
-                others = [t for t in self.image_tasks.values() if not t.done()]
+                others = [t for t in (*self.image_tasks.values(), *self.icon_tasks) if not t.done()]
                 if pending or others:
                     for t in (*pending, *others):
                         t.cancel()
@@ -231,7 +235,10 @@ class _Run:
                 log.exception("offline extras failed for feed %s", feed.url)
             if result.status != "error" and self.s.image_dir is not None and decide.icon_due(
                     feed.icon_checked, self.s.clock(), have_icon=feed.icon is not None):
-                self.icons_due.append(feed)
+                if self.downloads_left > 0:
+                    self.icons_due.append(feed)
+                else:
+                    self._start_icon(feed)
         counts = self.extra_counts.get(feed.id)
         if counts:
             result.fulltext, result.images = counts
@@ -251,6 +258,8 @@ class _Run:
                 log.exception("fetching %s failed", feed.url)
                 err = FetchFailed(f"Something went wrong fetching the feed ({type(e).__name__}).")
                 return await self.in_worker(self.record_error, feed, err)
+            finally:
+                self._downloaded()
             if resp.status == 304:
                 return await self.not_modified(feed)
             try:
@@ -433,11 +442,31 @@ class _Run:
     def page_failed(self, article_id: int, reason: str, permanent: bool) -> None:
         self.store.record_fulltext_failure(article_id, reason, permanent=permanent, now=self.s.clock())
 
+    # event loop
+    def _downloaded(self) -> None:
+        """One feed download done (or failed): after the last one, the icons due start, so they
+        never take a download slot from a feed, and overlap the parsing and storing still to do
+        (on a first sync of many feeds the downloads end seconds before the parsing does)."""
+        self.downloads_left -= 1
+        if self.downloads_left == 0:
+            due, self.icons_due = self.icons_due, []
+            for f in due:
+                self._start_icon(f)
+
+    def _start_icon(self, feed: Feed) -> None:
+        self.icon_tasks[asyncio.ensure_future(self.feed_icon(feed))] = feed
+
     async def feed_icons(self) -> None:
-        """The icons due (weekly), after every feed is done, so they never hold up a feed or its
-        progress; within ICON_BUDGET seconds: those not done by then are looked for at the next sync."""
-        feeds = {asyncio.ensure_future(self.feed_icon(f)): f for f in self.icons_due}
-        tasks = set(feeds)
+        """Once every feed is done: the icons due (weekly) that are still being looked for, within
+        ICON_BUDGET seconds from now: those not done by then are looked for at the next sync."""
+        for f in self.icons_due:  # (none, unless some feed's download never ended)
+            self._start_icon(f)
+        self.icons_due = []
+        feeds = dict(self.icon_tasks)
+        tasks = {t for t in feeds if not t.done()}
+        for t in feeds:
+            if t.done() and not t.cancelled() and isinstance(t.exception(), LIBRARY_ERRORS):
+                raise t.exception()
         end = asyncio.get_running_loop().time() + ICON_BUDGET
         while tasks and not self.cancel.is_set():
             left = end - asyncio.get_running_loop().time()
