@@ -163,3 +163,17 @@ def test_daily_retention_runs_once_a_day_and_only_with_limits(t):
     assert t.apply_retention_daily() is None  # already ran today
     t.test_clock["now"] = NOW + timedelta(days=1)
     assert t.apply_retention_daily().articles == 1
+
+
+def test_the_daily_run_asks_the_store_whether_any_feed_has_limits(tmp_path):
+    """(after every sync: a yes/no query, not the whole feed list)"""
+    from app.core import make_tidings
+
+    t = make_tidings(tmp_path / "lib")
+    f = t.subscribe("http://127.0.0.1:9/a.xml", title="A")
+    assert not t.store.has_keep_limits() and t.apply_retention_daily() is None
+    t.store.update_feed(f.id, keep_count=5)
+    assert t.store.has_keep_limits()
+    assert t.apply_retention_daily() is not None  # it ran (nothing to remove yet)
+    assert t.apply_retention_daily() is None  # once a day
+    t.close()
