@@ -579,3 +579,76 @@ def test_every_paragraph_has_the_same_spacing(qtbot, ui_tidings, open_window):
         block = block.next()
     assert len(formats) == 3 and len(set(formats)) == 1, formats
     assert formats[0][0] > 100  # a little more air than the default between lines
+
+
+# --- a big view lists its first page first (issue 12) ----------------------------------------------
+
+
+def test_a_big_view_lists_its_first_page_then_the_rest_keeping_the_selection(qtbot, ui_tidings, open_window,
+                                                                              monkeypatch):
+    import threading
+
+    import ui.articles
+
+    monkeypatch.setattr(ui.articles, "FIRST_PAGE", 4)
+    ids = fill_store(ui_tidings, {("Alpha News", None): 8, ("Beta Blog", None): 3})
+    w = open_window()
+    calls, rest = [], threading.Event()
+    real = ui_tidings.article_ids
+
+    def article_ids(q=None):
+        calls.append(q.limit)
+        if q.limit is None:
+            rest.wait(5)  # the whole list is slow to come (1M ids: ~0.3 s)
+        return real(q)
+
+    monkeypatch.setattr(ui_tidings, "article_ids", article_ids)
+    shown = []
+    w.middle.listed.connect(lambda view, got: shown.append(len(got)))
+    w.open_view(View.smart("unread"))
+    qtbot.waitUntil(lambda: w.articles_model.rowCount() == 4, timeout=5000)
+    assert titles(w)[:2] == ["Alpha News story 0", "Beta Blog story 0"]  # the first page, on screen
+    assert shown == [] and w.view_title.text().endswith("…")  # the count is not known yet
+    w.middle.select_row(1)  # chosen while the rest is still coming
+    chosen = w.middle.current_id()
+    rest.set()
+    idle(qtbot, w)
+    assert calls == [4, None]
+    assert w.articles_model.rowCount() == 11
+    assert w.middle.current_id() == chosen  # appended: the selection stayed
+    assert shown == [11] and "11 articles" in w.view_title.text()
+    calls.clear()
+    open_feed(qtbot, w, View.feed(ids["Beta Blog"]))  # a small view: one query
+    assert calls == [4] and w.articles_model.rowCount() == 3
+
+
+def test_a_view_that_changed_between_its_two_queries_is_listed_anew(qtbot, ui_tidings, open_window, monkeypatch):
+    import ui.articles
+
+    monkeypatch.setattr(ui.articles, "FIRST_PAGE", 3)
+    ids = fill_store(ui_tidings, {("Alpha News", None): 8})
+    w = open_window()
+    real = ui_tidings.article_ids
+    every = real(ArticleQuery(feed_id=ids["Alpha News"]))
+
+    def article_ids(q=None):
+        got = real(q)
+        return got if q.limit else got[::-1]  # the whole list came back in another order
+
+    monkeypatch.setattr(ui_tidings, "article_ids", article_ids)
+    open_feed(qtbot, w, View.feed(ids["Alpha News"]))
+    assert w.articles_model.ids == every[::-1] and w.articles_model.rowCount() == 8
+
+
+def test_the_window_freezes_what_start_up_made_out_of_the_collectors_way(qtbot, ui_tidings, open_window):
+    import gc
+
+    import ui.mainwindow
+
+    fill_store(ui_tidings, {("Alpha News", None): 1})
+    ui.mainwindow._heap_settled.discard("started")
+    gc.unfreeze()
+    w = open_window()
+    qtbot.waitUntil(lambda: w.feeds_loaded, timeout=5000)
+    assert gc.get_freeze_count() > 0 and "started" in ui.mainwindow._heap_settled
+    gc.unfreeze()

@@ -81,6 +81,21 @@ class ArticleListModel(QAbstractTableModel):
         self._stamp = self._now()
         self.endResetModel()
 
+    def extend_ids(self, ids: Sequence[int]) -> bool:
+        """The whole list of a view whose first page is listed (ArticleListPane.open): when it starts
+        with the rows shown, the rest are appended (no reset: the selection, the scroll position and
+        the cached rows stay). False when it does not (something changed in between): the caller
+        lists it anew."""
+        n = len(self.ids)
+        if len(ids) < n or list(ids[:n]) != self.ids:
+            return False
+        if len(ids) > n:
+            self.beginInsertRows(QModelIndex(), n, len(ids) - 1)
+            self.ids = list(ids)
+            self._row_of = None
+            self.endInsertRows()
+        return True
+
     def row_of(self, article_id: int) -> int:
         if self._row_of is None:
             self._row_of = {i: r for r, i in enumerate(self.ids)}
