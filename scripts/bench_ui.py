@@ -286,6 +286,39 @@ class RemoteServer:
         self.proc.wait(10)
 
 
+class _StallStacks:
+    """TIDINGS_BENCH_STALL_STACKS=FILE: where each thread was when the GUI thread's heartbeat was
+    over 40 ms late (sampled every 2 ms by a watchdog thread), to find what causes a stall."""
+
+    def __init__(self, last: list[float]):
+        import threading
+
+        self.last, self.samples, self.gui = last, [], threading.get_ident()
+        self.done = threading.Event()
+        threading.Thread(target=self.watch, daemon=True).start()
+
+    def watch(self) -> None:
+        import threading
+        import traceback
+
+        names = {}
+        while not self.done.wait(0.002):
+            late = (time.perf_counter() - self.last[0]) * 1000
+            if late > 40:
+                names.update({t.ident: t.name for t in threading.enumerate()})
+                frames = sys._current_frames()
+                self.samples.append((round(late), {names.get(k, k): "".join(traceback.format_stack(f, limit=12))
+                                                   for k, f in frames.items() if k != threading.get_ident()}))
+
+    def write(self, path: str) -> None:
+        self.done.set()
+        with open(path, "w") as out:
+            for late, threads in self.samples:
+                out.write(f"=== GUI heartbeat {late} ms late\n")
+                for name, stack in threads.items():
+                    out.write(f"--- {name}\n{stack}")
+
+
 def child_sync(data: str, feeds: int) -> dict:
     """Longest gap of a 5 ms heartbeat while the window syncs `feeds` feeds from a loopback server."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -314,15 +347,33 @@ def child_sync(data: str, feeds: int) -> dict:
         gaps: list[float] = []
         last = [time.perf_counter()]
 
+        long_gaps: list[tuple[float, float, int]] = []  # (seconds into the sync, gap ms, feeds done)
+
         def beat():
             now = time.perf_counter()
-            gaps.append((now - last[0]) * 1000)
+            gap = (now - last[0]) * 1000
+            gaps.append(gap)
+            if gap > 50:
+                long_gaps.append((round(now - t0, 2), round(gap, 1), len(w.sync_events)))
             last[0] = now
 
         timer = QTimer()
         timer.setInterval(5)
         timer.timeout.connect(beat)
         timer.start()
+        stacks = _StallStacks(last) if os.environ.get("TIDINGS_BENCH_STALL_STACKS") else None
+        import gc
+
+        gc_pauses: list[tuple[int, float]] = []  # (generation, ms): a collection holds the GIL throughout
+        gc_start = [0.0]
+
+        def on_gc(phase, info):
+            if phase == "start":
+                gc_start[0] = time.perf_counter()
+            else:
+                gc_pauses.append((info["generation"], (time.perf_counter() - gc_start[0]) * 1000))
+
+        gc.callbacks.append(on_gc)
         t0 = time.perf_counter()
         w.start_sync()
         while w._sync_task is not None and time.perf_counter() - t0 < 300:
@@ -332,6 +383,8 @@ def child_sync(data: str, feeds: int) -> dict:
         # what the person sees right after: the refreshed lists
         w.tasks.wait_idle(30)
         timer.stop()
+        if stacks is not None:
+            stacks.write(os.environ["TIDINGS_BENCH_STALL_STACKS"])
         report = w.last_sync_report
         gaps.sort()
         out = {
@@ -346,7 +399,12 @@ def child_sync(data: str, feeds: int) -> dict:
             "stall_median_ms": statistics.median(gaps) if gaps else None,
             "stalls_over_50ms": sum(g > 50 for g in gaps),
             "unread_after": t.counts()["unread"],
+            "long_gaps_at_s_ms_feeds_done": long_gaps,
+            "gc_collections_by_generation": [sum(1 for g, _ in gc_pauses if g == k) for k in range(3)],
+            "gc_longest_pause_ms": round(max((ms for _, ms in gc_pauses), default=0.0), 1),
+            "gc_pauses_over_20ms": [(g, round(ms)) for g, ms in gc_pauses if ms > 20],
         }
+        gc.callbacks.remove(on_gc)
         w.close()
         t.close()
     return out
