@@ -300,3 +300,16 @@ def test_relative_links_are_made_absolute_in_the_sanitised_html_only():
     assert 'href="https://e.com/unq"' in got
     assert 'title="x href=&quot;/no&quot;"' in got and 'href="https://e.com/a/b?q=1&amp;b"' in got
     assert 'src="https://e.com/a/rel.png"' in got and 'href="#top"' in got
+
+
+@pytest.mark.parametrize("text", [
+    "plain words", 'a "quoted" \'one\'', "tab\tand\nnewline", "cr\r\nlf", "nul\x00x", "ünïcödé 日本 😀",
+    "  spaces  ", "nbsp\xa0x", "\ufeffbom", "a > b", "fish & chips", "x < y", "lone \ud800 surrogate",
+])
+def test_plain_text_skips_the_sanitiser_and_comes_out_as_it_would(text):
+    from app.html import _sanitize_reference, sanitize
+    from app.normalise import text as valid_text
+
+    valid = valid_text(text)  # (sanitize makes it valid Unicode first; the reference expects it)
+    assert sanitize(text, "https://example.org/a/") == _sanitize_reference(valid, "https://example.org/a/") \
+        == _sanitize_reference(valid)
