@@ -652,3 +652,14 @@ def test_the_window_freezes_what_start_up_made_out_of_the_collectors_way(qtbot, 
     qtbot.waitUntil(lambda: w.feeds_loaded, timeout=5000)
     assert gc.get_freeze_count() > 0 and "started" in ui.mainwindow._heap_settled
     gc.unfreeze()
+
+
+def test_pyside_does_not_read_the_source_of_every_module_imported_after_it():
+    """(ui/pyside_hooks.py: a start-up cost; if PySide renames its hook, this says so)"""
+    import types
+
+    from shibokensupport import feature
+
+    import ui.mainwindow  # noqa: F401
+
+    assert feature._mod_uses_pyside(types.ModuleType("anything")) is False

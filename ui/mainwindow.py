@@ -11,6 +11,8 @@ small things itself (a page of 200 list rows, one article). Facade writes return
 
 from __future__ import annotations
 
+import ui.pyside_hooks  # noqa: F401 - first: PySide6 then stops reading the source of every module imported
+
 import logging
 from dataclasses import replace
 from pathlib import Path
