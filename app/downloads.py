@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-
-import httpx
 
 from app.errors import FetchFailed, TidingsError
 from app.models import Enclosure
+
+if TYPE_CHECKING:
+    import httpx  # imported where a download starts: the window imports this module while it opens
 
 MEDIA_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".mp4", ".m4v", ".webm",
                     ".mov", ".mkv")
@@ -81,6 +83,8 @@ def download(url: str, dest: Path, *, max_bytes: int, transport=None, timeout: f
              cancel: threading.Event | None = None) -> int:
     """Fetch `url` into `dest`, resuming `dest`.part if it exists. Returns the size. Raises
     DownloadTooLarge (nothing kept), DownloadCancelled (the part kept), FetchFailed."""
+    import httpx
+
     if urlsplit(url).scheme not in ("http", "https"):
         raise FetchFailed(f"Only http and https downloads are supported, not {url!r}.")
     part = dest.with_name(dest.name + ".part")
