@@ -149,3 +149,10 @@ def test_rename_resorts_in_place_and_keeps_expansion(qtbot):
     feeds[5] = replace(feeds[5], folder="Blogs")
     assert pane.model_.set_feeds(feeds, counts_of(feeds, {f.id: 1 for f in feeds})) is True
     assert pane.model_.key_index("feed:6").parent() == pane.model_.key_index("folder:Blogs")
+
+
+def test_big_unread_counts_fit_the_count_column():
+    from ui.sources import compact_count
+
+    assert [compact_count(n) for n in (48, 99_999, 100_000, 250_400, 1_000_000, 1_234_567)] == \
+        ["48", "99999", "100k", "250k", "1M", "1.2M"]

@@ -176,7 +176,7 @@ class ArticleListPane(QWidget):
         if n is None:
             self.title.setText(label + " …")
         else:
-            what = f"{n} article{'s' if n != 1 else ''}" if n else "nothing here"
+            what = f"{n:,} article{'s' if n != 1 else ''}" if n else "nothing here"
             if self.hide_read and self.view is not None and self.view.kind not in ("unread",):
                 what += " unread" if n else ""
             self.title.setText(f"{label} — {what}")

@@ -27,6 +27,15 @@ _DISPLAY, _DECORATION, _FONT, _TOOLTIP, _ALIGN, _FOREGROUND = (int(r) for r in (
     Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole))
 
 
+def compact_count(n: int) -> str:
+    """An unread count that fits the count column (five digits wide): 48, 66600, 250k, 1.2M."""
+    if n < 100_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
 class _Row:
     """One row of the tree: a smart view, a folder or a feed, and what its two cells show.
 
@@ -223,7 +232,7 @@ class SourcesModel(QAbstractItemModel):
 
     @staticmethod
     def _count_text(node: _Row) -> str:
-        return str(node.unread) if node.unread else ""
+        return compact_count(node.unread) if node.unread else ""
 
     def _node_index(self, node: _Row, column: int = 0) -> QModelIndex:
         return self.createIndex(node.row, column, node)
