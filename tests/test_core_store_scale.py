@@ -140,3 +140,27 @@ def test_search_index_merge_and_optimize_keep_the_same_answers(t):
     t.store.optimize_search()
     assert (t.search("common"), t.search("batch2"), t.search("batc")) == before
     assert t.store._db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')") is not None
+
+
+def test_a_listed_feed_is_the_feed_its_dataclass_would_make(tmp_path):
+    """(Store._feed skips the frozen dataclass's __init__ for speed: the result must not differ)"""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from app.models import Feed
+    from app.store import Store
+
+    s = Store(tmp_path / "t.sqlite")
+    now = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    fid, _ = s.add_feed("https://example.org/f.xml", now=now, title="Feed", folder="News", fetch_images=False)
+    s.update_feed(fid, user_title="Mine", notify=1, keep_days=30)
+    s.record_fetch_ok(fid, now=now, etag='"e1"', last_modified="Sat, 21 Nov 2026 08:00:00 GMT")
+    f = s.feed(fid)
+    made = Feed(**{k.name: getattr(f, k.name) for k in dataclasses.fields(Feed)})
+    assert f == made and hash(f) == hash(made) and repr(f) == repr(made)
+    assert (f.title, f.folder, f.fetch_images, f.notify, f.keep_days, f.etag, f.last_success) == \
+        ("Mine", "News", False, True, 30, '"e1"', now)
+    assert s.feeds() == [f]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.title = "changed"
+    s.close()
