@@ -7,6 +7,7 @@ background helper, never on the GUI thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -19,6 +20,8 @@ from app.errors import AccountError, BadAddress, FetchFailed, NotFound, WrongPas
 from app.models import (Account, AccountChange, AccountSyncReport, Article, ArticleQuery, ArticleRow, Changes,
                         Feed, FeedResult, SyncReport, utc_now)
 from app.store import Store
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 _ACCOUNT_LOCKS_GUARD = threading.Lock()  # makes each Tidings' per-account sync locks
@@ -298,15 +301,29 @@ class Tidings:
         retries them, since the network may just be back. A server's Retry-After always holds.
         Server accounts (app/accounts/) sync first, each in its own failure boundary (its error is
         recorded on it); `on_account_progress(AccountProgress)` follows them."""
-        from app.sync import Syncer
-
         if feed_ids is None and self.store.accounts():  # server accounts first; their extras come below
             self.sync_accounts(cancel=cancel, extras=False, on_progress=on_account_progress)  # AccountProgress
         if feed_ids is None and not automatic:
             feed_ids = [f.id for f in self.store.feeds_to_sync(None, self.now(), honour_backoff=False)]
 
+        if self.sync_in_process and self.transport is None and self.clock is utc_now:
+            from app.sync import process as sync_process
+
+            n = len(feed_ids) if feed_ids is not None else self.store.feed_count()
+            if sync_process.wanted(n):
+                try:
+                    return sync_process.run(self.store.path, self.image_dir, feed_ids, on_progress=on_progress,
+                                            cancel=cancel)
+                except sync_process.SyncProcessFailed as e:  # synced here instead; what it stored is kept
+                    log.warning("syncing in this process: %s", e)
+        from app.sync import Syncer  # (here: a sync in its own process needs none of the HTTP stack)
+
         syncer = Syncer(self.store, transport=self.transport, clock=self.clock, image_dir=self.image_dir)
         return syncer.run(feed_ids, on_progress=on_progress, cancel=cancel)
+
+    # The desktop window sets this: a sync of many feeds then runs in a process of its own
+    # (app/sync/process.py), so its work never holds the window's GIL. Tests and the CLI sync here.
+    sync_in_process = False
 
     # --- server accounts (app/accounts/): Tiny Tiny RSS, Google Reader API --------------------------
     # An account's feeds are ordinary feeds with an account id: views, search and the digest treat

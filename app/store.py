@@ -219,6 +219,9 @@ class Store:
         rows = self._read(self._FEED_SQL + " ORDER BY coalesce(f.folder, ''), lower(coalesce(f.user_title, nullif(f.title, ''), f.url))")
         return [_feed(r) for r in rows]
 
+    def feed_count(self) -> int:
+        return self._read("SELECT count(*) FROM feeds")[0][0]
+
     def has_keep_limits(self) -> bool:
         """Does any feed keep only so many days or articles (its own retention override)?"""
         return bool(self._read("SELECT 1 FROM feeds WHERE keep_days OR keep_count LIMIT 1"))

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
     def __init__(self, tidings, *, remember: bool = True, tasks: Tasks | None = None, timers: bool = True):
         super().__init__()
         self.t = tidings
+        tidings.sync_in_process = True  # a big sync in its own process: none of its work holds our GIL
         self.tasks = tasks or Tasks(self)
         self.tasks.error.connect(self.show_error)
         self.remember = remember
