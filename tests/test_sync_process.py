@@ -1,97 +1,207 @@
-"""A big sync in a process of its own (app/sync/process.py): what the window asks for. Real
-loopback servers, a real library file, a real spawned process."""
+"""The parse process (app.sync.workers): the same stored result as the parse thread, typed errors
+that cross the process boundary intact, and a sync that survives its worker being killed."""
 
 from __future__ import annotations
 
-import threading
-import time
+import copy
+import os
+import pickle
+import signal
+import sqlite3
+import sys
+from datetime import datetime, timezone
 
 import pytest
+from feedserver import CORPUS, feed_server  # noqa: F401 - fixture
 
-from app.core import make_tidings
-from app.errors import TidingsError
-from app.sync import process as sync_process
-from feedserver import FeedServer, feed_server  # noqa: F401 - a fixture
+from app import errors
+from app.store import Store
+from app.sync import workers
+from app.sync import parse as P
+from app.sync import Syncer
 
-pytestmark = pytest.mark.timeout(120)
-
-
-def rss(i: int, n: int = 3) -> str:
-    items = "".join(f"<item><title>Story {j} of {i}</title><link>https://example.org/{i}/{j}</link>"
-                    f"<guid>{i}-{j}</guid><pubDate>Sat, 21 Nov 2026 0{j % 9}:00:00 GMT</pubDate>"
-                    f"<description>Body {j} of feed {i}.</description></item>" for j in range(n))
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>'
-            f"<link>https://example.org/{i}/</link>{items}</channel></rss>")
+T0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".rss", ".atom", ".xml", ".json", ".html"))
 
 
 @pytest.fixture
-def library(tmp_path, feed_server, monkeypatch):
-    monkeypatch.setattr(sync_process, "MIN_FEEDS", 5)
-    t = make_tidings(tmp_path / "lib")
-    for i in range(8):
-        feed_server.route(f"/{i}.xml", body=rss(i))
-        t.subscribe(feed_server.url(f"/{i}.xml"))
-    t.sync_in_process = True
-    yield t
-    t.close()
+def parse_process(monkeypatch):
+    """A fresh parse process per test (and none left behind)."""
+    workers.parse_process.shutdown()
+    monkeypatch.setattr(workers.parse_process, "failures", 0)
+    yield workers.parse_process
+    workers.parse_process.shutdown()
 
 
-def test_a_big_sync_runs_in_its_own_process_with_progress_and_report(library, monkeypatch):
-    from app.sync.engine import Syncer
-
-    def not_here(*a, **kw):
-        raise AssertionError("synced in the window's process")
-
-    monkeypatch.setattr(Syncer, "run", not_here)  # (the child process has the real one)
-    done = []
-    report = library.sync(on_progress=lambda r, d, total: done.append((d, total, r.status)))
-    assert [d for d, _, _ in done] == list(range(1, 9)) and all(total == 8 for _, total, _ in done)
-    assert {s for _, _, s in done} == {"updated"} and report.new == 24 and not report.failed
-    assert len(library.article_ids()) == 24  # the window's own connection sees what the child wrote
-    assert library.feeds()[0].title.startswith("Feed ")
+def serve_corpus(server, copies: int = 1) -> list[str]:
+    paths = []
+    for k in range(copies):
+        for f in FILES:
+            path = f"/{k}/{f.name}"
+            server.file(path, f, etag=True)
+            paths.append(path)
+    return paths
 
 
-def test_a_small_sync_and_tests_stay_in_the_calling_process(library, monkeypatch):
-    called = []
-    real = sync_process.run
-    monkeypatch.setattr(sync_process, "run", lambda *a, **kw: called.append(1) or real(*a, **kw))
-    library.sync([library.feeds()[0].id])  # one feed: not worth a process
-    monkeypatch.setenv("TIDINGS_SYNC_PROCESS", "never")
-    library.sync()
-    assert called == [] and len(library.article_ids()) == 24
+def sync(tmp_path, name, server, paths, mode, monkeypatch, **run_kw):
+    monkeypatch.setenv(workers.PARSE_PROCESS_ENV, mode)
+    store = Store(tmp_path / f"{name}.sqlite")
+    for p in paths:
+        store.add_feed(server.url(p), now=T0)
+    report = Syncer(store, clock=lambda: T0, extras=False, read_timeout=5, deadline=20).run(**run_kw)
+    store.close()
+    return report, tmp_path / f"{name}.sqlite"
 
 
-def test_cancel_reaches_the_sync_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(sync_process, "MIN_FEEDS", 5)
-    with FeedServer() as server, make_tidings(tmp_path / "lib") as t:
-        server.route("/ok.xml", body=rss(0))
-        t.subscribe(server.url("/ok.xml"))
-        for i in range(6):
-            server.route(f"/slow{i}.xml", body=rss(i + 1), delay=60)  # the sync cannot end by itself soon
-            t.subscribe(server.url(f"/slow{i}.xml"))
-        t.sync_in_process = True
-        cancel = threading.Event()
-        started = time.monotonic()
-        report = t.sync(on_progress=lambda r, *_: r.status == "updated" and cancel.set(), cancel=cancel)
-        assert report.cancelled and time.monotonic() - started < 30, report.summary()
-        assert [r.status for r in report.results].count("cancelled") >= 1
-        assert len(t.article_ids()) == 3  # what was fetched is kept
+def stored(db) -> dict:
+    """Everything sync stores, keyed by feed URL and guid (row ids depend on finishing order)."""
+    con = sqlite3.connect(db)
+    try:
+        feeds = con.execute("""SELECT url, title, site_url, last_error, error_count, etag FROM feeds
+                               ORDER BY url""").fetchall()
+        articles = con.execute("""
+            SELECT f.url, a.guid, a.url, a.title, a.authors, a.published, a.updated, a.first_seen, a.sort_date,
+                   a.summary, a.content_html, a.text, a.content_hash, a.needs_fulltext, a.needs_images
+            FROM articles a JOIN feeds f ON f.id = a.feed_id ORDER BY f.url, a.guid""").fetchall()
+        enclosures = con.execute("""
+            SELECT f.url, a.guid, e.url, e.type, e.length FROM enclosures e JOIN articles a ON a.id = e.article_id
+            JOIN feeds f ON f.id = a.feed_id ORDER BY 1, 2, 3""").fetchall()
+        return {"feeds": feeds, "articles": articles, "enclosures": enclosures}
+    finally:
+        con.close()
 
 
-def test_the_librarys_own_trouble_comes_back_typed(tmp_path):
-    bad = tmp_path / "not-a-library"
-    bad.write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(TidingsError) as e:
-        sync_process.run(bad, None, None)
-    assert type(e.value).__name__ in ("StoreCorrupt", "StoreError") and str(e.value)
+def test_process_path_stores_exactly_what_the_thread_path_stores(tmp_path, feed_server, parse_process, monkeypatch):
+    paths = serve_corpus(feed_server)
+    thread_report, thread_db = sync(tmp_path, "thread", feed_server, paths, "never", monkeypatch)
+    process_report, process_db = sync(tmp_path, "process", feed_server, paths, "always", monkeypatch)
+    assert thread_report.parsed_in_process == 0
+    # Every feed that parsed did so in the process (what failed there raised NotAFeed across it).
+    assert process_report.parsed_in_process == sum(r.status == "updated" for r in process_report.results)
+    assert process_report.parsed_in_process >= len(FILES) - 4  # the corpus's feeds, not its HTML pages
+    a, b = stored(thread_db), stored(process_db)
+    assert len(a["articles"]) > 300
+    assert any(r[3] for r in a["feeds"])  # some errors (the HTML pages), stored the same way
+    assert a == b
 
 
-def test_no_process_means_the_sync_runs_here(library, monkeypatch):
-    import multiprocessing.context
+def test_typed_errors_cross_the_process_boundary(parse_process, monkeypatch):
+    # Every FeedError keeps its type, message and hint through pickling (class hints and custom ones).
+    for cls in (errors.FeedGone, errors.FetchFailed, errors.RateLimited, errors.TooLarge, errors.NotAFeed):
+        for e in (cls("Plain words."), cls("Plain words.", "A custom hint.")):
+            back = pickle.loads(pickle.dumps(e))
+            assert type(back) is cls and str(back) == str(e) and back.hint == e.hint and back.explain() == e.explain()
+    # And through the real process: NotAFeed with the parser's message and the class's hint.
+    monkeypatch.setenv(workers.PARSE_PROCESS_ENV, "always")
+    pool = parse_process.get(1)
+    assert pool is not None
+    for body, match in ((b"<!doctype html><html><body>hi</body></html>", "HTML page"),
+                        (b"", "empty response"),
+                        (b'{"items": [', "JSON is malformed")):
+        with pytest.raises(errors.NotAFeed) as got:
+            pool.submit(P.parse_feed, body, "https://example.org/", None).result(timeout=60)
+        with pytest.raises(errors.NotAFeed) as here:
+            P.parse_feed(body, "https://example.org/", None)
+        assert match in str(got.value)
+        assert str(got.value) == str(here.value) and got.value.hint == here.value.hint == errors.NotAFeed.hint
+    assert parse_process.pid() != os.getpid()
 
-    def refuse(self):
-        raise OSError("no processes in this sandbox")
 
-    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
-    report = library.sync()
-    assert report.new == 24 and len(library.article_ids()) == 24
+def test_sync_in_process_mode_reports_not_a_feed_like_the_thread(tmp_path, feed_server, parse_process, monkeypatch):
+    feed_server.route("/page", body=b"<!doctype html><html><body>hi</body></html>", content_type="text/html")
+    report, db = sync(tmp_path, "p", feed_server, ["/page"], "always", monkeypatch)
+    (r,) = report.results
+    assert r.status == "error" and r.error_kind == "NotAFeed" and "HTML page" in r.error
+    assert stored(db)["feeds"][0][3] == r.error
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_killed_parse_process_costs_no_feed(tmp_path, feed_server, parse_process, monkeypatch):
+    paths = serve_corpus(feed_server, copies=4)
+    _, expected_db = sync(tmp_path, "thread", feed_server, paths, "never", monkeypatch)
+    kills = []
+
+    def kill_worker(result, done, total):
+        # Twice during the run: the worker dies with parses queued or running; the sync goes on.
+        if done in (5, 40):
+            pid = parse_process.pid()
+            if pid is not None and pid != os.getpid():
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+
+    report, db = sync(tmp_path, "process", feed_server, paths, "always", monkeypatch, on_progress=kill_worker)
+    assert len(kills) == 2 and kills[0] != kills[1]  # killed, restarted, killed again
+    assert parse_process.failures >= 1
+    assert not report.cancelled and len(report.results) == len(paths)
+    assert 0 < report.parsed_in_process < len(paths)  # some parsed in the process, the rest in the thread
+    assert stored(db) == stored(expected_db)  # nothing lost, nothing different
+
+
+def test_auto_mode_keeps_small_syncs_in_the_thread(tmp_path, feed_server, parse_process, monkeypatch):
+    paths = [p for p in serve_corpus(feed_server) if p.endswith((".rss", ".atom"))][: workers.PROCESS_MIN_BODIES - 1]
+    report, _ = sync(tmp_path, "small", feed_server, paths, "auto", monkeypatch)
+    assert report.parsed_in_process == 0 and not report.failed
+    assert parse_process.pid() is None  # no process started for it
+
+
+def test_prepared_entries_store_like_unprepared_ones(tmp_path):
+    """The parser's text and hash are exactly what save_entries computes without them."""
+    docs = [f for f in FILES if f.suffix != ".html" and f.name != "ScriptingNews.json"]
+    a, b = Store(tmp_path / "a.sqlite"), Store(tmp_path / "b.sqlite")
+    for f in docs:
+        parsed = P.parse_feed(f.read_bytes(), "https://example.org/feed")
+        assert all(e.text is not None and e.content_hash for e in parsed.entries)
+        bare = copy.deepcopy(parsed)
+        for e in bare.entries:
+            e.text = e.content_hash = None
+        for store, p in ((a, parsed), (b, bare)):
+            fid, _ = store.add_feed(f"https://example.org/{f.name}", now=T0)
+            store.save_entries(fid, p, now=T0)
+    a.close()
+    b.close()
+    assert stored(tmp_path / "a.sqlite") == stored(tmp_path / "b.sqlite")
+    assert len(stored(tmp_path / "a.sqlite")["articles"]) > 300
+
+
+ORPHAN_CHILD = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+os.environ["TIDINGS_PARSE_PROCESS"] = "always"
+from app.sync import workers
+pool = workers.parse_process.get(1)
+pool.submit(workers.parse_feed, workers._WARM_UP_FEED, "http://localhost/").result(timeout=60)
+print(workers.parse_process.pid(), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_the_parse_process_ends_when_the_app_is_killed(tmp_path):
+    import subprocess
+    import time
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    app = subprocess.Popen([sys.executable, "-c", ORPHAN_CHILD.format(repo=repo)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(app.stdout.readline())
+        assert worker not in (app.pid, os.getpid())
+        os.kill(worker, 0)  # running
+        os.kill(app.pid, signal.SIGKILL)
+        app.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return  # gone with the app
+            try:  # reaped by init; if it is a zombie of ours, this reaps it
+                os.waitpid(worker, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.05)
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the parse process outlived the killed app")
+    finally:
+        if app.poll() is None:
+            app.kill()
