@@ -6,8 +6,9 @@
 
 Modules: fetch (HTTP), parse (RSS/Atom/JSON Feed), decide (what is new, changed, a teaser, worth
 fetching: pure), extras (full text, image cache), workers (the store and parse threads, the parse
-process), discover (add by site URL), engine (the run). `Syncer` is imported lazily, so the store
-can use `decide` without loading the HTTP stack.
+process), discover (add by site URL), engine (the run), process (a whole run in a process of its
+own, for the desktop window). `Syncer` is imported lazily, so the store can use `decide` without
+loading the HTTP stack.
 """
 
 __all__ = ["Syncer"]
