@@ -156,3 +156,22 @@ def test_big_unread_counts_fit_the_count_column():
 
     assert [compact_count(n) for n in (48, 99_999, 100_000, 250_400, 1_000_000, 1_234_567)] == \
         ["48", "99999", "100k", "250k", "1M", "1.2M"]
+
+
+def test_a_big_library_relabels_now_and_resorts_in_the_next_turn(qtbot, monkeypatch):
+    import ui.sources
+
+    monkeypatch.setattr(ui.sources, "RESORT_LATER_FEEDS", 5)
+    feeds = make_feeds(10)
+    pane = SourcesPane(None)
+    qtbot.addWidget(pane)
+    pane.set_feeds(feeds, counts_of(feeds, {f.id: 1 for f in feeds}), select=View.feed(2))
+    pane.collapse(pane.model_.key_index("folder:News"))
+    feeds[5] = replace(feeds[5], title="Aardvark")
+    assert pane.model_.set_feeds(feeds, counts_of(feeds, {f.id: 1 for f in feeds})) is False
+    top = [row[2] for row in shown(pane) if row[0] == 0 and row[1].startswith("feed:")]
+    assert top == ["Feed 000", "Aardvark"]  # relabelled at once, in its old place
+    qtbot.waitUntil(lambda: [row[2] for row in shown(pane) if row[0] == 0 and row[1].startswith("feed:")]
+                    == ["Aardvark", "Feed 000"], timeout=2000)
+    assert not pane.isExpanded(pane.model_.key_index("folder:News"))
+    assert pane.currentIndex().data(Qt.ItemDataRole.UserRole + 1) == "feed:2"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QFont, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QMenu, QStyle, QTreeView
 
@@ -96,6 +96,9 @@ class _CountCells:
         return key in self._model._items
 
 
+RESORT_LATER_FEEDS = 1000  # a library this big re-sorts renamed feeds in the next turn of the event loop
+
+
 class SourcesModel(QAbstractItemModel):
     """Smart views, then folders (nested, from OPML) and feeds, each with an unread count column.
 
@@ -108,6 +111,7 @@ class SourcesModel(QAbstractItemModel):
 
     def __init__(self, parent=None, icon_path: Callable[[str], object] | None = None):
         super().__init__(parent)
+        self._resort_pending = False
         self._icon_path = icon_path
         self._favicons: dict[str, QIcon] = {}
         self._root = _Row("", None, "", None, "")
@@ -291,7 +295,10 @@ class SourcesModel(QAbstractItemModel):
                     changed.append(node)
                     renamed |= r
             # titles changed (e.g. the first sync): keep alphabetical order, in place
-            if changed and not (renamed and self._sort()):
+            if changed and renamed and len(feeds) >= RESORT_LATER_FEEDS:
+                self._changed(changed, (0, 0))
+                self._resort_later()
+            elif changed and not (renamed and self._sort()):
                 self._changed(changed, (0, 0))
             self.set_counts(counts or {"feeds": {f.id: f.unread for f in feeds}})
             return False
@@ -339,6 +346,17 @@ class SourcesModel(QAbstractItemModel):
             node.chain = tuple(chain)
             self._decorate(node, f)
             self._feed_rows.append(node)
+
+    def _resort_later(self) -> None:
+        """The re-sort in the event loop's next turn, not this one: relabelling and re-sorting
+        5,000 feeds in one turn (after a first sync) was a ~60 ms stall; each alone fits."""
+        if not self._resort_pending:
+            self._resort_pending = True
+            QTimer.singleShot(0, self._resort_now)
+
+    def _resort_now(self) -> None:
+        self._resort_pending = False
+        self._sort()
 
     def _sort(self) -> bool:
         """Every level by its sort key (smart views, folders, feeds by title), keeping the selection
