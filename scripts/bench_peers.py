@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,14 +58,7 @@ async def etags_of(urls: list[str]) -> dict[str, str]:
 
 
 def tidings_round(urls: list[str], tmp: Path) -> tuple[float, float, int]:
-    from app.store import Store
-    from app.sync import Syncer
-
-    store = Store(tmp / "tidings.sqlite")
-    now = datetime.now(timezone.utc)
-    for u in urls:
-        store.add_feed(u, now=now)
-    syncer = Syncer(store, image_dir=tmp / "images")
+    store, syncer = bench_sync.subscribed(urls, tmp)
     t = time.perf_counter()
     cold = syncer.run()
     cold_t = time.perf_counter() - t

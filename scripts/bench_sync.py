@@ -195,6 +195,18 @@ async def download_all(urls: list[str], etags: dict[str, str] | None = None, *, 
     return total
 
 
+def subscribed(urls: list[str], tmp: Path):
+    """(store, syncer): a new library in `tmp` subscribed to `urls`, as the sync benchmarks start."""
+    from app.store import Store
+    from app.sync import Syncer
+
+    store = Store(tmp / "t.sqlite")
+    now = datetime.now(timezone.utc)
+    for u in urls:
+        store.add_feed(u, now=now)
+    return store, Syncer(store, image_dir=tmp / "images")
+
+
 def best_of(n, fn):
     times = []
     for _ in range(n):
@@ -220,8 +232,6 @@ def main() -> None:
         return
 
     from app.models import ArticleQuery
-    from app.store import Store
-    from app.sync import Syncer
 
     server = subprocess.Popen([sys.executable, __file__, "--serve", "--feeds", str(args.feeds),
                                "--entries", str(args.entries)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -250,11 +260,7 @@ def main() -> None:
         floor_ordered = min(_timed(lambda: asyncio.run(download_all(ordered))) for _ in range(3))
 
         tmp = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
-        store = Store(tmp / "t.sqlite")
-        now = datetime.now(timezone.utc)
-        for u in urls:
-            store.add_feed(u, now=now)
-        syncer = Syncer(store, image_dir=tmp / "images")
+        store, syncer = subscribed(urls, tmp)
         t = time.perf_counter()
         last_feed = [0.0]
         cold = syncer.run(on_progress=lambda *_: last_feed.__setitem__(0, time.perf_counter() - t))

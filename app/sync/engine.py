@@ -463,10 +463,7 @@ class _Run:
             self._start_icon(f)
         self.icons_due = []
         feeds = dict(self.icon_tasks)
-        tasks = {t for t in feeds if not t.done()}
-        for t in feeds:
-            if t.done() and not t.cancelled() and isinstance(t.exception(), LIBRARY_ERRORS):
-                raise t.exception()
+        tasks = set(feeds)  # those done already come back from the first wait, and are checked there
         end = asyncio.get_running_loop().time() + ICON_BUDGET
         while tasks and not self.cancel.is_set():
             left = end - asyncio.get_running_loop().time()
