@@ -504,9 +504,10 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         if self._split_chosen:
             return
-        # feed names on the left (a fifth, at most 260 px), then titles and the article about evenly
+        # feed names on the left (a fifth, at least 200 px: at 170 an 800 px window cut them to
+        # five letters; at most 260), then titles and the article about evenly
         width = self.width()
-        left = max(170, min(260, int(width * 0.18)))
+        left = max(200, min(260, int(width * 0.18)))
         middle = int((width - left) * (0.5 if width < 1000 else 0.47))
         self._splitting = True
         try:
